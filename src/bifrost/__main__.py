@@ -1,0 +1,5 @@
+import sys
+
+from bifrost.cli import main
+
+sys.exit(main())

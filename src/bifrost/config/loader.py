@@ -1,0 +1,371 @@
+"""Load and validate `config.json` (Bifrost's format) into a `GatewayConfig`.
+
+Validation collects every problem, one line each (`JSON path: expected X, found Y`), so a user
+fixes the file in one pass; `serve` refuses to start when there is any. Keys Bifrost knows but
+this version does not implement are noted and ignored; keys nobody knows are warned about.
+`env.VAR` strings are resolved here; an unset variable is reported with its JSON path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from bifrost.config import known
+from bifrost.config.model import (
+    ClientConfig,
+    CustomProviderConfig,
+    GatewayConfig,
+    Key,
+    NetworkConfig,
+    ProviderConfig,
+    QueueConfig,
+)
+
+
+class ConfigInvalid(Exception):
+    """config.json cannot be used; `problems` holds one line per problem."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        super().__init__(f"{path}: {len(problems)} problem(s)")
+        self.path = path
+        self.problems = problems
+
+
+class LoadResult(msgspec.Struct, kw_only=True):
+    config: GatewayConfig
+    warnings: list[str]
+    notices: list[str]
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"number {value}"
+    if isinstance(value, str):
+        return f'string "{value[:40]}"'
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+class _Reader:
+    """Typed access to the raw JSON that records problems instead of raising."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.env = environ
+        self.problems: list[str] = []
+        self.warnings: list[str] = []
+        self.notices: list[str] = []
+
+    def problem(self, path: str, expected: str, found: Any) -> None:
+        self.problems.append(f"{path}: expected {expected}, found {_kind(found)}")
+
+    def check_keys(self, path: str, obj: dict[str, Any], implemented: set[str], bifrost: set[str]) -> None:
+        for k in obj:
+            if k in implemented:
+                continue
+            if k in bifrost:
+                self.notices.append(f"{path}.{k}: recognised Bifrost setting, not implemented yet; ignored")
+            else:
+                self.warnings.append(f"{path}.{k}: unknown key, ignored (check the spelling)")
+
+    def obj(self, path: str, value: Any) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.problem(path, "an object", value)
+            return None
+        return value
+
+    def string(self, path: str, value: Any, *, env: bool = True) -> str | None:
+        """A string field; `env.VAR` is resolved. Unset variables return None and are noted."""
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.problem(path, "a string", value)
+            return None
+        if env and value.startswith("env."):
+            name = value[4:]
+            if not name:
+                self.problem(path, "env.VAR_NAME", value)
+                return None
+            resolved = self.env.get(name)
+            if resolved is None:
+                self.warnings.append(unset_message(name, path))
+                return None
+            return resolved
+        return value
+
+    def boolean(self, path: str, value: Any, default: bool) -> bool:
+        if value is None:
+            return default
+        if isinstance(value, str) and value.startswith("env."):
+            value = self.string(path, value)
+            if value is None:
+                return default
+            if value.lower() in ("true", "1", "false", "0"):
+                return value.lower() in ("true", "1")
+        if not isinstance(value, bool):
+            self.problem(path, "true or false", value)
+            return default
+        return value
+
+    def number(
+        self, path: str, value: Any, default: float, *, minimum: float | None = None,
+        maximum: float | None = None, integer: bool = True,
+    ) -> float:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or (
+            integer and isinstance(value, float) and not value.is_integer()
+        ):
+            self.problem(path, "an integer" if integer else "a number", value)
+            return default
+        if minimum is not None and value < minimum:
+            self.problem(path, f"a number >= {minimum:g}", value)
+            return default
+        if maximum is not None and value > maximum:
+            self.problem(path, f"a number <= {maximum:g}", value)
+            return default
+        return value
+
+    def strings(self, path: str, value: Any) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.problem(path, "an array of strings", value)
+            return ()
+        out = []
+        for i, item in enumerate(value):
+            s = self.string(f"{path}[{i}]", item)
+            if s is not None:
+                out.append(s)
+        return tuple(out)
+
+
+def unset_message(name: str, path: str) -> str:
+    return f"env.{name}: not set ({path})"
+
+
+def load_config(app_dir: Path, environ: Mapping[str, str] | None = None) -> LoadResult:
+    """Read `<app_dir>/config.json`, or build the config from the environment when it is absent."""
+    env = os.environ if environ is None else environ
+    path = app_dir / "config.json"
+    if not path.exists():
+        return config_from_environment(env)
+    try:
+        raw = msgspec.json.decode(path.read_bytes())
+    except msgspec.DecodeError as exc:
+        raise ConfigInvalid(str(path), [f"$: not valid JSON: {exc}"]) from None
+    except OSError as exc:
+        raise ConfigInvalid(str(path), [f"$: cannot read the file: {exc.strerror}"]) from None
+    return parse_config(raw, env, source=str(path))
+
+
+def parse_config(raw: Any, env: Mapping[str, str], *, source: str = "config.json") -> LoadResult:
+    r = _Reader(env)
+    if not isinstance(raw, dict):
+        raise ConfigInvalid(source, [f"$: expected an object, found {_kind(raw)}"])
+    r.check_keys("$", raw, known.TOP_IMPLEMENTED, known.TOP_BIFROST)
+    version = int(r.number("$.version", raw.get("version"), 1, minimum=1, maximum=2))
+    client = _client(r, r.obj("$.client", raw.get("client")) or {})
+    providers: dict[str, ProviderConfig] = {}
+    praw = r.obj("$.providers", raw.get("providers")) or {}
+    for name, pval in praw.items():
+        p = _provider(r, name, pval, version)
+        if p is not None:
+            providers[name] = p
+    if r.problems:
+        raise ConfigInvalid(source, r.problems)
+    cfg = GatewayConfig(providers=providers, client=client, version=version, source=source)
+    return LoadResult(config=cfg, warnings=r.warnings, notices=r.notices)
+
+
+def config_from_environment(env: Mapping[str, str]) -> LoadResult:
+    """No config.json: enable every provider whose standard API-key variable is set."""
+    from bifrost.providers.registry import env_enabled_providers
+
+    providers = {}
+    for name, var in env_enabled_providers(env):
+        key = Key(name=f"{name}-env", value=env[var], models=(), weight=1.0)
+        providers[name] = ProviderConfig(name=name, keys=(key,))
+    notices = [
+        "no config.json found; providers enabled from the environment: "
+        + (", ".join(f"{n} ({v})" for n, v in env_enabled_providers(env)) or "none")
+    ]
+    cfg = GatewayConfig(providers=providers, source="environment")
+    return LoadResult(config=cfg, warnings=[], notices=notices)
+
+
+def _client(r: _Reader, c: dict[str, Any]) -> ClientConfig:
+    p = "$.client"
+    r.check_keys(p, c, known.CLIENT_IMPLEMENTED, known.CLIENT_BIFROST)
+    d = ClientConfig()
+    return ClientConfig(
+        drop_excess_requests=r.boolean(f"{p}.drop_excess_requests", c.get("drop_excess_requests"), False),
+        initial_pool_size=int(r.number(f"{p}.initial_pool_size", c.get("initial_pool_size"), 300, minimum=1)),
+        max_request_body_size_mb=int(
+            r.number(f"{p}.max_request_body_size_mb", c.get("max_request_body_size_mb"),
+                     d.max_request_body_size_mb, minimum=1)
+        ),
+        allowed_origins=r.strings(f"{p}.allowed_origins", c.get("allowed_origins")) or ("*",),
+        allowed_headers=r.strings(f"{p}.allowed_headers", c.get("allowed_headers")),
+        prometheus_labels=r.strings(f"{p}.prometheus_labels", c.get("prometheus_labels")),
+        enable_logging=r.boolean(f"{p}.enable_logging", c.get("enable_logging"), True),
+        disable_content_logging=r.boolean(f"{p}.disable_content_logging", c.get("disable_content_logging"), False),
+        disable_db_pings_in_health=r.boolean(
+            f"{p}.disable_db_pings_in_health", c.get("disable_db_pings_in_health"), False
+        ),
+        shutdown_grace_seconds=r.number(
+            f"{p}.shutdown_grace_seconds", c.get("shutdown_grace_seconds"), 55.0, minimum=0, integer=False
+        ),
+    )
+
+
+def _provider(r: _Reader, name: str, value: Any, version: int) -> ProviderConfig | None:
+    from bifrost.providers.registry import is_known_provider
+
+    p = f"$.providers.{name}"
+    obj = r.obj(p, value)
+    if obj is None:
+        return None
+    r.check_keys(p, obj, known.PROVIDER_IMPLEMENTED, known.PROVIDER_BIFROST)
+    custom = _custom(r, p, obj.get("custom_provider_config"))
+    if custom is None and not is_known_provider(name):
+        r.problems.append(
+            f"{p}: unknown provider {name!r}; use a supported provider name (see docs/providers.md) "
+            'or add "custom_provider_config": {"base_provider_type": "openai"} to define a custom one'
+        )
+        return None
+    unresolved: list[str] = []
+    network = _network(r, p, obj.get("network_config"), unresolved)
+    queue = _queue(r, p, obj.get("concurrency_and_buffer_size"))
+    keys = _keys(r, p, obj.get("keys"), version)
+    return ProviderConfig(
+        name=name, keys=keys, network=network, queue=queue, custom=custom, unresolved=tuple(unresolved)
+    )
+
+
+def _keys(r: _Reader, p: str, value: Any, version: int) -> tuple[Key, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        r.problem(f"{p}.keys", "an array of keys", value)
+        return ()
+    keys = []
+    for i, kv in enumerate(value):
+        kp = f"{p}.keys[{i}]"
+        k = r.obj(kp, kv)
+        if k is None:
+            continue
+        r.check_keys(kp, k, known.KEY_IMPLEMENTED, known.KEY_BIFROST)
+        raw_value = k.get("value")
+        unresolved = None
+        if isinstance(raw_value, str) and raw_value.startswith("env.") and raw_value[4:] not in r.env:
+            unresolved = unset_message(raw_value[4:], f"{kp}.value")
+        val = r.string(f"{kp}.value", raw_value) or ""
+        keys.append(
+            Key(
+                name=r.string(f"{kp}.name", k.get("name"), env=False) or f"key-{i}",
+                value=val,
+                models=r.strings(f"{kp}.models", k.get("models")),
+                weight=float(r.number(f"{kp}.weight", k.get("weight"), 1.0, minimum=0, integer=False)),
+                unresolved=unresolved,
+                empty_denies=version >= 2,
+            )
+        )
+    return tuple(keys)
+
+
+def _network(r: _Reader, p: str, value: Any, unresolved: list[str]) -> NetworkConfig:
+    np_ = f"{p}.network_config"
+    n = r.obj(np_, value)
+    if n is None:
+        return NetworkConfig()
+    r.check_keys(np_, n, known.NETWORK_IMPLEMENTED, known.NETWORK_BIFROST)
+    base_url = n.get("base_url")
+    if isinstance(base_url, str) and base_url.startswith("env.") and base_url[4:] not in r.env:
+        unresolved.append(unset_message(base_url[4:], f"{np_}.base_url"))
+    base = r.string(f"{np_}.base_url", base_url)
+    if base is not None and not base.startswith(("http://", "https://")):
+        r.problem(f"{np_}.base_url", "an http:// or https:// URL", base)
+        base = None
+    headers: dict[str, str] = {}
+    eh = r.obj(f"{np_}.extra_headers", n.get("extra_headers")) or {}
+    for hk, hv in eh.items():
+        s = r.string(f"{np_}.extra_headers.{hk}", hv)
+        if s is not None:
+            headers[hk] = s
+    d = NetworkConfig()
+    initial = int(r.number(f"{np_}.retry_backoff_initial", n.get("retry_backoff_initial"),
+                           d.backoff_initial_ms, minimum=1))
+    maximum = int(r.number(f"{np_}.retry_backoff_max", n.get("retry_backoff_max"), d.backoff_max_ms, minimum=1))
+    if maximum < initial:
+        r.problems.append(
+            f"{np_}.retry_backoff_max: expected a value >= retry_backoff_initial ({initial}), found number {maximum}"
+        )
+    return NetworkConfig(
+        base_url=base.rstrip("/") if base else None,
+        extra_headers=headers,
+        timeout_s=r.number(f"{np_}.default_request_timeout_in_seconds",
+                           n.get("default_request_timeout_in_seconds"), d.timeout_s, minimum=1, integer=False),
+        max_retries=int(r.number(f"{np_}.max_retries", n.get("max_retries"), 0, minimum=0)),
+        backoff_initial_ms=initial,
+        backoff_max_ms=maximum,
+        stream_idle_timeout_s=r.number(f"{np_}.stream_idle_timeout_in_seconds",
+                                       n.get("stream_idle_timeout_in_seconds"), d.stream_idle_timeout_s,
+                                       minimum=1, maximum=3600, integer=False),
+        max_conns_per_host=int(r.number(f"{np_}.max_conns_per_host", n.get("max_conns_per_host"),
+                                        d.max_conns_per_host, minimum=1, maximum=10000)),
+    )
+
+
+def _queue(r: _Reader, p: str, value: Any) -> QueueConfig:
+    qp = f"{p}.concurrency_and_buffer_size"
+    q = r.obj(qp, value)
+    if q is None:
+        return QueueConfig()
+    r.check_keys(qp, q, {"concurrency", "buffer_size"}, set())
+    d = QueueConfig()
+    conc = int(r.number(f"{qp}.concurrency", q.get("concurrency"), d.concurrency, minimum=1))
+    buf = int(r.number(f"{qp}.buffer_size", q.get("buffer_size"), d.buffer_size, minimum=1))
+    if buf < conc:
+        r.problems.append(f"{qp}.buffer_size: expected a value >= concurrency ({conc}), found number {buf}")
+    return QueueConfig(concurrency=conc, buffer_size=buf)
+
+
+def _custom(r: _Reader, p: str, value: Any) -> CustomProviderConfig | None:
+    from bifrost.providers.registry import is_known_provider, supports_custom_base
+
+    cp = f"{p}.custom_provider_config"
+    c = r.obj(cp, value)
+    if c is None:
+        return None
+    r.check_keys(cp, c, known.CUSTOM_IMPLEMENTED, set())
+    base = c.get("base_provider_type")
+    if not isinstance(base, str) or not is_known_provider(base):
+        r.problem(f"{cp}.base_provider_type", "a provider name such as \"openai\"", base)
+        return None
+    if not supports_custom_base(base):
+        r.problems.append(
+            f"{cp}.base_provider_type: {base!r} is not supported as a custom base in this version; use \"openai\""
+        )
+        return None
+    allowed = r.obj(f"{cp}.allowed_requests", c.get("allowed_requests"))
+    overrides = r.obj(f"{cp}.request_path_overrides", c.get("request_path_overrides")) or {}
+    return CustomProviderConfig(
+        base_provider_type=base,
+        is_key_less=r.boolean(f"{cp}.is_key_less", c.get("is_key_less"), False),
+        allowed_requests={k: bool(v) for k, v in allowed.items()} if allowed is not None else None,
+        request_path_overrides={k: str(v) for k, v in overrides.items()},
+    )

@@ -1,0 +1,95 @@
+"""The gateway's typed, resolved configuration (what `config.json` means once loaded).
+
+Every value here is already resolved: `env.VAR` references are replaced by their values, and
+a reference whose variable is not set is kept as a message (`Key.unresolved`) so that a request
+needing it can say exactly what is missing.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+DEFAULT_CONCURRENCY = 1000
+DEFAULT_BUFFER_SIZE = 5000
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_BACKOFF_INITIAL_MS = 500
+DEFAULT_BACKOFF_MAX_MS = 5000
+DEFAULT_STREAM_IDLE_TIMEOUT_S = 60.0
+DEFAULT_MAX_BODY_MB = 100
+
+
+class Key(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    value: str
+    models: tuple[str, ...] = ()
+    weight: float = 1.0
+    # Set when the value is an env.VAR whose variable is not set:
+    # "env.OPENAI_API_KEY: not set (providers.openai.keys[0].value)".
+    unresolved: str | None = None
+    # Bifrost config `version` 2: an empty models list denies every model.
+    empty_denies: bool = False
+
+    def admits(self, model: str) -> bool:
+        if not self.models:
+            return not self.empty_denies
+        return "*" in self.models or model in self.models
+
+
+class NetworkConfig(msgspec.Struct, frozen=True, kw_only=True):
+    base_url: str | None = None
+    extra_headers: dict[str, str] = msgspec.field(default_factory=dict)
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    max_retries: int = 0
+    backoff_initial_ms: int = DEFAULT_BACKOFF_INITIAL_MS
+    backoff_max_ms: int = DEFAULT_BACKOFF_MAX_MS
+    stream_idle_timeout_s: float = DEFAULT_STREAM_IDLE_TIMEOUT_S
+    max_conns_per_host: int = 5000
+
+
+class QueueConfig(msgspec.Struct, frozen=True, kw_only=True):
+    concurrency: int = DEFAULT_CONCURRENCY
+    buffer_size: int = DEFAULT_BUFFER_SIZE
+
+
+class CustomProviderConfig(msgspec.Struct, frozen=True, kw_only=True):
+    base_provider_type: str
+    is_key_less: bool = False
+    # None: every request type the base provider offers is allowed.
+    allowed_requests: dict[str, bool] | None = None
+    request_path_overrides: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class ProviderConfig(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    keys: tuple[Key, ...] = ()
+    network: NetworkConfig = msgspec.field(default_factory=NetworkConfig)
+    queue: QueueConfig = msgspec.field(default_factory=QueueConfig)
+    custom: CustomProviderConfig | None = None
+    # Problems that make every request to this provider fail, e.g. an unset env.VAR in base_url.
+    unresolved: tuple[str, ...] = ()
+
+    @property
+    def base_type(self) -> str:
+        return self.custom.base_provider_type if self.custom else self.name
+
+
+class ClientConfig(msgspec.Struct, frozen=True, kw_only=True):
+    drop_excess_requests: bool = False
+    initial_pool_size: int = 300
+    max_request_body_size_mb: int = DEFAULT_MAX_BODY_MB
+    allowed_origins: tuple[str, ...] = ("*",)
+    allowed_headers: tuple[str, ...] = ()
+    prometheus_labels: tuple[str, ...] = ()
+    enable_logging: bool = True
+    disable_content_logging: bool = False
+    disable_db_pings_in_health: bool = False
+    # Seconds that in-flight requests and streams get to finish after SIGTERM.
+    shutdown_grace_seconds: float = 55.0
+
+
+class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
+    providers: dict[str, ProviderConfig] = msgspec.field(default_factory=dict)
+    client: ClientConfig = msgspec.field(default_factory=ClientConfig)
+    version: int = 1
+    # Where the config came from, for logs: a path, or "environment" when there was no config.json.
+    source: str = "defaults"

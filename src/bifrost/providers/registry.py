@@ -1,0 +1,50 @@
+"""Which providers exist, which are enabled from the environment, and how to build a client.
+
+Native providers (anthropic, gemini, bedrock, ...) register here as they are implemented; a
+provider Bifrost has but this version does not yet implement is accepted in config.json and
+answers a clear "not supported yet" error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bifrost.config.model import ProviderConfig
+from bifrost.providers.base import Provider
+from bifrost.providers.compat_table import COMPAT_PROVIDERS
+from bifrost.providers.openai_compat import OpenAICompatProvider
+
+# Providers in Bifrost's config schema that this version does not implement yet.
+NOT_YET_IMPLEMENTED = frozenset({
+    "anthropic", "azure", "bedrock", "bedrock_mantle", "cohere", "vertex", "gemini", "replicate",
+    "elevenlabs", "runway", "runware", "sarvam", "deepgram",
+})
+
+
+def is_known_provider(name: str) -> bool:
+    return name in COMPAT_PROVIDERS or name in NOT_YET_IMPLEMENTED
+
+
+def is_implemented(name: str) -> bool:
+    return name in COMPAT_PROVIDERS
+
+
+def supports_custom_base(base: str) -> bool:
+    return base in COMPAT_PROVIDERS
+
+
+def env_enabled_providers(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(provider, variable) for each provider whose standard API-key variable is set and non-empty."""
+    out = []
+    for name, spec in COMPAT_PROVIDERS.items():
+        if spec.env_key and env.get(spec.env_key):
+            out.append((name, spec.env_key))
+    return out
+
+
+def build_provider(config: ProviderConfig) -> Provider | None:
+    """A client for the configured provider, or None if this version can't serve it yet."""
+    spec = COMPAT_PROVIDERS.get(config.base_type)
+    if spec is None:
+        return None
+    return OpenAICompatProvider(spec, config)

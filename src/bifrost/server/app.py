@@ -1,0 +1,177 @@
+"""The ASGI application: routing, errors, CORS, /health, /metrics and lifespan.
+
+No framework: a dict lookup routes a request, so the per-request cost is what the handlers do.
+All state lives in `AppState`, built by `create_app`; tests can build as many apps as they like.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+
+from bifrost import __version__
+from bifrost.config.model import GatewayConfig
+from bifrost.engine.core import Engine
+from bifrost.engine.pipeline import Plugin
+from bifrost.metrics import GatewayMetrics
+from bifrost.schemas import inference as I
+from bifrost.schemas.errors import BifrostError, RequestError
+from bifrost.server.asgi import (
+    JSON_HEADERS,
+    ClientGone,
+    Receive,
+    Scope,
+    Send,
+    header,
+    read_body,
+    send_bytes,
+    send_error,
+)
+from bifrost.server.inference import handle_inference
+from bifrost.server.models import list_models
+
+log = logging.getLogger("bifrost.server")
+_encode = msgspec.json.encode
+
+INFERENCE_ROUTES = {
+    "/v1/chat/completions": I.CHAT,
+    "/v1/completions": I.TEXT,
+    "/v1/embeddings": I.EMBEDDING,
+    "/v1/responses": I.RESPONSES,
+}
+
+
+class AppState:
+    def __init__(self, config: GatewayConfig, plugins: list[Plugin] | None = None,
+                 metrics: GatewayMetrics | None = None) -> None:
+        self.config = config
+        self.metrics = metrics or GatewayMetrics()
+        self.engine = Engine(config, self.metrics, plugins)
+        self.draining = False
+        self.max_body = config.client.max_request_body_size_mb * 1024 * 1024
+        self.started_at = time.time()
+        self._background: set[asyncio.Task[Any]] = set()
+
+    async def startup(self) -> None:
+        t = asyncio.ensure_future(self.engine.warm_catalog())
+        self._background.add(t)
+        t.add_done_callback(self._background.discard)
+
+    async def shutdown(self) -> None:
+        for t in list(self._background):
+            t.cancel()
+        await self.engine.close()
+
+
+def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    metrics = state.metrics
+    origins = set(state.config.client.allowed_origins)
+    any_origin = "*" in origins
+
+    def cors(scope: Scope) -> list[tuple[bytes, bytes]]:
+        origin = header(scope, b"origin")
+        if origin is None or not (any_origin or origin.decode("latin-1") in origins):
+            return []
+        return [(b"access-control-allow-origin", b"*" if any_origin else origin), (b"vary", b"Origin")]
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await http(scope, receive, send)
+        elif kind == "lifespan":
+            await lifespan(receive, send)
+
+    async def lifespan(receive: Receive, send: Send) -> None:
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                try:
+                    await state.startup()
+                except Exception as exc:  # a failed start must say why and stop the server
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                await state.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def http(scope: Scope, receive: Receive, send: Send) -> None:
+        t0 = time.perf_counter()
+        path: str = scope["path"]
+        method: str = scope["method"]
+        route = path
+        status = 500
+        extra = cors(scope) if origins else []
+        if extra:
+            send = _with_headers(send, extra)
+        try:
+            rtype = INFERENCE_ROUTES.get(path)
+            if rtype is not None:
+                if method != "POST":
+                    status = await _method_not_allowed(send, path, "POST")
+                else:
+                    body = await read_body(scope, receive, state.max_body)
+                    status = await handle_inference(state.engine, rtype, body, scope, receive, send)
+            elif path == "/health":
+                status = await health(send)
+            elif path == "/metrics":
+                await send_bytes(send, 200, metrics.render(), [(b"content-type", metrics.content_type.encode())])
+                status = 200
+            elif path == "/v1/models":
+                status = await list_models(state.engine, scope, send)
+            elif method == "OPTIONS":
+                status = await preflight(scope, send)
+            else:
+                route = "unmatched"
+                status = await send_error(send, RequestError(f"Route not found: {path}", status=404,
+                                                             type="not_found"))
+        except BifrostError as exc:
+            status = await send_error(send, exc)
+            if status >= 500:
+                log.warning("%s %s -> %d: %s", method, path, status, exc.message)
+        except ClientGone:
+            status = 499
+        metrics.http_done(route, method, status, time.perf_counter() - t0)
+
+    async def health(send: Send) -> int:
+        if state.draining:
+            err = BifrostError("server is shutting down", status=503, type="shutting_down")
+            return await send_error(send, err)
+        body = _encode({"status": "ok", "components": {"db_pings": "ok"}, "version": __version__})
+        await send_bytes(send, 200, body)
+        return 200
+
+    async def preflight(scope: Scope, send: Send) -> int:
+        hdrs = cors(scope) + [
+            (b"access-control-allow-methods", b"GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+            (b"access-control-allow-headers", header(scope, b"access-control-request-headers") or b"*"),
+            (b"access-control-max-age", b"86400"),
+        ]
+        await send({"type": "http.response.start", "status": 204, "headers": hdrs})
+        await send({"type": "http.response.body", "body": b""})
+        return 204
+
+    return app
+
+
+async def _method_not_allowed(send: Send, path: str, allowed: str) -> int:
+    err = RequestError(f"method not allowed on {path}; use {allowed}", status=405, type="method_not_allowed")
+    return await send_error(send, err, [(b"allow", allowed.encode())])
+
+
+def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    async def wrapped(msg: dict[str, Any]) -> None:
+        if msg["type"] == "http.response.start":
+            msg = {**msg, "headers": [*msg.get("headers", []), *extra]}
+        await send(msg)
+    return wrapped
+
+
+__all__ = ["AppState", "create_app", "JSON_HEADERS"]

@@ -111,7 +111,8 @@ class OpenAICompatProvider:
         body = req.body
         body["model"] = req.target.model
         spec = self.spec
-        if spec.drop_params or spec.rename_params:
+        # Quirks are about chat/text parameters; native Responses bodies go upstream as sent.
+        if (spec.drop_params or spec.rename_params) and req.request_type in ("chat_completion", "text_completion"):
             body = {k: v for k, v in body.items() if k not in spec.drop_params}
             for old, new in spec.rename_params.items():
                 if old in body and new not in body:

@@ -154,7 +154,7 @@ class _Reader:
 
 
 def unset_message(name: str, path: str) -> str:
-    return f"env.{name}: not set ({path})"
+    return f"env.{name}: not set ({path.removeprefix('$.')})"
 
 
 def load_config(app_dir: Path, environ: Mapping[str, str] | None = None) -> LoadResult:
@@ -362,10 +362,19 @@ def _custom(r: _Reader, p: str, value: Any) -> CustomProviderConfig | None:
         )
         return None
     allowed = r.obj(f"{cp}.allowed_requests", c.get("allowed_requests"))
-    overrides = r.obj(f"{cp}.request_path_overrides", c.get("request_path_overrides")) or {}
+    allowed_map = None
+    if allowed is not None:
+        allowed_map = {k: r.boolean(f"{cp}.allowed_requests.{k}", v, False) for k, v in allowed.items()}
+    overrides: dict[str, str] = {}
+    for k, v in (r.obj(f"{cp}.request_path_overrides", c.get("request_path_overrides")) or {}).items():
+        path = r.string(f"{cp}.request_path_overrides.{k}", v)
+        if path is not None and not path.startswith("/"):
+            r.problem(f"{cp}.request_path_overrides.{k}", 'a path starting with "/"', path)
+        elif path is not None:
+            overrides[k] = path
     return CustomProviderConfig(
         base_provider_type=base,
         is_key_less=r.boolean(f"{cp}.is_key_less", c.get("is_key_less"), False),
-        allowed_requests={k: bool(v) for k, v in allowed.items()} if allowed is not None else None,
-        request_path_overrides={k: str(v) for k, v in overrides.items()},
+        allowed_requests=allowed_map,
+        request_path_overrides=overrides,
     )

@@ -192,6 +192,8 @@ class Engine:
             raise
         except BifrostError as exc:
             reason = str(exc.status)
+            exc.provider = exc.provider or target.provider
+            exc.model = exc.model or target.model
             raise
         finally:
             m.active(target.provider, -1)
@@ -229,6 +231,10 @@ class Engine:
             raise RequestError(f"{field} is required and must be a string like \"openai/gpt-4o-mini\"",
                                param=field)
         provider, sep, name = model.partition("/")
+        if sep and (not provider or not name):
+            missing = "provider" if not provider else "model name"
+            raise RequestError(f"{field} {model!r} has an empty {missing}; use \"provider/model\", "
+                               f"e.g. \"openai/gpt-4o-mini\"", param=field, model=model)
         if sep and name and provider in self.runtimes:
             return Target(provider, name)
         # A bare name (which may itself contain "/", e.g. "meta-llama/Llama-3-8B") offered by providers.

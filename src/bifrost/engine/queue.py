@@ -48,6 +48,10 @@ class ProviderQueue:
                 else:
                     self._remove(self._overflow, room)
                 raise
+        if self.in_flight < self.concurrency and not self._waiters:  # resize() may have freed slots
+            self.in_flight += 1
+            self._wake_overflow()
+            return
         fut = loop.create_future()
         self._waiters.append(fut)
         try:
@@ -63,7 +67,8 @@ class ProviderQueue:
         # The slot was transferred to us by release(); in_flight already counts it.
 
     def release(self) -> None:
-        while self._waiters:
+        # After resize() shrank the limit, slots are given back until in_flight is within it.
+        while self._waiters and self.in_flight <= self.concurrency:
             fut = self._waiters.popleft()
             if not fut.done():
                 fut.set_result(None)  # hand our slot over: in_flight stays the same

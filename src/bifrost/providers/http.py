@@ -106,9 +106,9 @@ async def _sse_events(provider: str, resp: aiohttp.ClientResponse, idle_s: float
     completed = False
     try:
         async for chunk in resp.content.iter_any():
-            if b"\r" in chunk:
-                chunk = chunk.replace(b"\r\n", b"\n")
             buf += chunk
+            if b"\r" in buf:  # on buf, not chunk: a "\r\n" may be split between two reads
+                buf = buf.replace(b"\r\n", b"\n")
             while True:
                 end = buf.find(b"\n\n")
                 if end < 0:
@@ -204,6 +204,8 @@ def upstream_error(provider: str, status: int, data: bytes, headers: Mapping[str
             message = err
         if not message and isinstance(parsed.get("message"), str):
             message = parsed["message"]
+    elif isinstance(parsed, str):
+        message = parsed
     if not message:
         text = data.decode("utf-8", "replace").strip()[:500]
         message = text or f"{provider} answered HTTP {status} with an empty body"

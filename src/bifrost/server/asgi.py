@@ -129,7 +129,20 @@ async def stream_sse(
         if state["gone"]:
             task.uncancel()
             return False
-        raise
+        # Cancelled from outside: the shutdown grace period ran out. Tell the client the stream
+        # was cut rather than letting a truncated answer look complete.
+        if on_error is not None and not state["done"]:
+            cut = BifrostError("the gateway is shutting down and its grace period ran out; the stream was cut "
+                               "(raise client.shutdown_grace_seconds for longer streams)",
+                               status=503, type="shutting_down")
+            try:
+                await asyncio.wait_for(send({"type": "http.response.body", "body": on_error(cut),
+                                             "more_body": False}), 1.0)
+            except BaseException:  # the connection may already be gone; nothing more to tell
+                pass
+        log.warning("stream cut by shutdown after the grace period")
+        task.uncancel()
+        return False
     finally:
         watcher.cancel()
         aclose = getattr(chunks, "aclose", None)

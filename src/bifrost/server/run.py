@@ -29,6 +29,11 @@ class _Server(uvicorn.Server):
                      name, self.config.timeout_graceful_shutdown or 0)
         self.state.draining = True
         super().handle_exit(sig, frame)
+        # uvicorn re-raises captured signals once it has shut down, which would kill the process
+        # by SIGTERM (exit -15) after a graceful shutdown; we exit 0 instead.
+        captured = getattr(self, "_captured_signals", None)
+        if captured is not None:
+            captured.clear()
 
     async def startup(self, sockets: list | None = None) -> None:  # type: ignore[override]
         await super().startup(sockets)
@@ -47,7 +52,7 @@ def serve(state: AppState, host: str, port: int) -> int:
         create_app(state), host=host, port=port, loop=loop, http="httptools", lifespan="on",
         access_log=False, log_config=None, server_header=False, date_header=False,
         timeout_keep_alive=75, backlog=4096,
-        timeout_graceful_shutdown=int(state.config.client.shutdown_grace_seconds),
+        timeout_graceful_shutdown=state.config.client.shutdown_grace_seconds,  # type: ignore[arg-type]
         h11_max_incomplete_event_size=None,
     )
     server = _Server(config, state)

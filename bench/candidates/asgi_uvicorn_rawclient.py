@@ -38,7 +38,7 @@ HIGH_WATER = 256 * 1024
 
 class _Conn(asyncio.Protocol):
     __slots__ = ("pool", "transport", "parser", "status", "parts", "fut", "streaming", "wake",
-                 "done", "closed", "got_bytes", "paused", "buffered", "error")
+                 "done", "closed", "got_bytes", "paused", "buffered", "error", "keep")
 
     def __init__(self, pool: "Pool"):
         self.pool = pool
@@ -58,6 +58,7 @@ class _Conn(asyncio.Protocol):
         self.paused = False
         self.buffered = 0
         self.error: Exception | None = None
+        self.keep = False
 
     # asyncio.Protocol
     def connection_made(self, transport):
@@ -105,7 +106,9 @@ class _Conn(asyncio.Protocol):
 
     def on_message_complete(self):
         self.done = True
-        keep = self.parser.should_keep_alive()
+        # read keep-alive NOW: after this callback llhttp resets for the next message and
+        # should_keep_alive() would report False (that bug leaked one socket per request)
+        self.keep = keep = self.parser.should_keep_alive()
         if self.streaming:
             w = self.wake
             if w is not None and not w.done():
@@ -161,7 +164,7 @@ class Pool:
         conn.fut = None
 
     def _release(self, conn: _Conn):
-        if not conn.closed and conn.done and conn.parser.should_keep_alive():
+        if not conn.closed and conn.done and conn.keep and conn.error is None:
             self.idle.append(conn)
 
     async def _acquire(self) -> tuple[_Conn, bool]:

@@ -92,9 +92,7 @@ def test_chat_completion_has_openai_shape_and_deterministic_usage(client):
     assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
 
     again = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
-    longer = client.chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "x" * 400}]
-    )
+    longer = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x" * 400}])
     assert again.usage.prompt_tokens == r.usage.prompt_tokens
     assert longer.usage.prompt_tokens > r.usage.prompt_tokens
     assert again.id != r.id
@@ -498,24 +496,24 @@ def test_arguments_map_to_options():
 def test_python_m_bifrost_mock_prints_url_and_stops_on_sigterm():
     src = str(Path(__file__).resolve().parents[2] / "src")
     env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "bifrost.mock", "--port", "0", "--models", "a,b"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
         text=True,
-    )
-    try:
-        line = proc.stdout.readline().strip()
-        assert line.startswith("bifrost mock listening on http://127.0.0.1:"), line
-        port = int(line.rsplit(":", 1)[1])
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        conn.request("GET", "/v1/models")
-        assert [m["id"] for m in json.loads(conn.getresponse().read())["data"]] == ["a", "b"]
-        conn.close()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    ) as proc:
+        try:
+            line = proc.stdout.readline().strip()
+            assert line.startswith("bifrost mock listening on http://127.0.0.1:"), line
+            port = int(line.rsplit(":", 1)[1])
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/v1/models")
+            assert [m["id"] for m in json.loads(conn.getresponse().read())["data"]] == ["a", "b"]
+            conn.close()
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=10)
+            assert proc.returncode == 0, err
+        finally:
+            if proc.poll() is None:
+                proc.kill()

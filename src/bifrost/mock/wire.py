@@ -161,15 +161,16 @@ def plan_chat(req: dict, chunks: int) -> Answer:
     messages = req.get("messages")
     if not isinstance(messages, list) or not messages:
         raise RequestError("Missing required parameter: 'messages'.", "messages")
-    last = messages[-1]
-    last_is_tool = isinstance(last, dict) and last.get("role") in ("tool", "function")
-    tool = pick_tool(req.get("tools"), req.get("tool_choice"), last_is_tool, nested=True)
-    if tool is not None:
-        return tool_answer(tool[0], tool[1], chunks)
+    if "tools" in req:
+        last = messages[-1]
+        last_is_tool = isinstance(last, dict) and last.get("role") in ("tool", "function")
+        tool = pick_tool(req["tools"], req.get("tool_choice"), last_is_tool, nested=True)
+        if tool is not None:
+            return tool_answer(tool[0], tool[1], chunks)
     rf = req.get("response_format")
     schema = None
     json_object = False
-    if isinstance(rf, dict):
+    if rf is not None and isinstance(rf, dict):
         if rf.get("type") == "json_schema" and isinstance(rf.get("json_schema"), dict):
             schema = rf["json_schema"].get("schema") or {}
         json_object = rf.get("type") == "json_object"
@@ -208,7 +209,16 @@ def _chat_usage(prompt: int, completion: int) -> dict:
 
 
 def chat_prompt_tokens(req: dict) -> int:
-    return approx_tokens(req.get("messages")) + approx_tokens(req.get("tools")) + 3
+    n = 3
+    for m in req.get("messages") or ():
+        if type(m) is dict and len(m) == 2:  # fast path for the common {"role", "content": str}
+            c = m.get("content")
+            if type(c) is str:
+                n += 3 + (len(c) + 3) // 4
+                continue
+        n += approx_tokens(m)
+    tools = req.get("tools")
+    return n + approx_tokens(tools) if tools else n
 
 
 def chat_json(req: dict, ans: Answer, cid: str, created: int, call_id: str) -> dict:

@@ -50,7 +50,7 @@ def serve(state: AppState, host: str, port: int) -> int:
         loop = "asyncio"
     config = uvicorn.Config(
         create_app(state), host=host, port=port, loop=loop, http="httptools", lifespan="on",
-        access_log=False, log_config=None, server_header=False, date_header=False,
+        access_log=False, log_config=None, server_header=False, date_header=False, proxy_headers=False,
         timeout_keep_alive=75, backlog=4096,
         timeout_graceful_shutdown=state.config.client.shutdown_grace_seconds,  # type: ignore[arg-type]
         h11_max_incomplete_event_size=None,

@@ -19,6 +19,7 @@ import time
 
 import aiohttp
 import msgspec
+from granian.rsgi import ProtocolClosed  # raised by send_bytes once the client is gone
 
 _enc = msgspec.json.Encoder()
 _dec = msgspec.json.decode
@@ -64,8 +65,11 @@ class App:
         async with self._session().post(self.url, data=payload, headers=UP_HEADERS) as resp:
             if req.get("stream"):
                 tx = proto.response_stream(resp.status, SSE_HDRS)
-                async for chunk in resp.content.iter_any():
-                    await tx.send_bytes(chunk)
+                try:
+                    async for chunk in resp.content.iter_any():
+                        await tx.send_bytes(chunk)
+                except ProtocolClosed:
+                    resp.close()  # client disconnected: drop the upstream connection
                 return
             raw = await resp.read()
             status = resp.status

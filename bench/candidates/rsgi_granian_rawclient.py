@@ -15,6 +15,7 @@ import os
 import time
 
 import msgspec
+from granian.rsgi import ProtocolClosed  # raised by send_bytes once the client is gone
 
 from asgi_uvicorn_rawclient import Pool  # same directory (granian puts it on sys.path)
 
@@ -50,6 +51,8 @@ class App:
                 tx = proto.response_stream(status, SSE_HDRS)
                 async for chunk in conn.iter_body():
                     await tx.send_bytes(chunk)
+            except ProtocolClosed:
+                pass  # client disconnected: finish() below closes the unfinished upstream connection
             finally:
                 self.pool.finish(conn)
             return

@@ -138,6 +138,15 @@ def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[No
                 log.warning("%s %s -> %d: %s", method, path, status, exc.message)
         except ClientGone:
             status = 499
+        except Exception:  # a bug must cost one request, never the process or a hung client
+            log.exception("%s %s: unexpected error", method, path)
+            status = 500
+            err = BifrostError("internal gateway error; see the gateway log for details", status=500,
+                               type="internal_error")
+            try:
+                await send_error(send, err)
+            except Exception:  # the response had already started: nothing more to say
+                pass
         metrics.http_done(route, method, status, time.perf_counter() - t0)
 
     async def health(send: Send) -> int:

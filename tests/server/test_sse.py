@@ -8,12 +8,11 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
 
-from bifrost.providers.http import _sse_events, parse_sse_block
+from bifrost.providers.http import parse_sse_block
 from bifrost.schemas import inference as I
-from bifrost.schemas.errors import BifrostError, UpstreamConnectionError, UpstreamTimeoutError
+from bifrost.schemas.errors import BifrostError, UpstreamConnectionError
 from bifrost.schemas.inference import InferenceRequest, InferenceStream, StreamEvent, Target
 from bifrost.server.asgi import SSE_HEADERS, stream_sse
 from bifrost.server.inference import DONE, _event_bytes, _sse_chunks, _sse_error, extra_fields, splice
@@ -42,98 +41,6 @@ def test_parse_sse_block(block: bytes, data: bytes, event: str | None) -> None:
 @pytest.mark.parametrize("block", [b": just a comment", b":", b"", b"event: ping", b"id: 1\nretry: 5"])
 def test_blocks_without_data_yield_nothing(block: bytes) -> None:
     assert parse_sse_block(block) is None
-
-
-# --------------------------------------------------------------------------- _sse_events over a fake response
-
-
-class FakeContent:
-    def __init__(self, chunks: list[bytes], exc: BaseException | None) -> None:
-        self.chunks = chunks
-        self.exc = exc
-
-    async def iter_any(self) -> AsyncIterator[bytes]:
-        for c in self.chunks:
-            yield c
-        if self.exc is not None:
-            raise self.exc
-
-
-class FakeResp:
-    def __init__(self, chunks: list[bytes], exc: BaseException | None = None) -> None:
-        self.content = FakeContent(chunks, exc)
-        self.released = False
-        self.closed = False
-
-    def release(self) -> None:
-        self.released = True
-
-    def close(self) -> None:
-        self.closed = True
-
-
-def events_of(chunks: list[bytes], exc: BaseException | None = None) -> tuple[list[StreamEvent], FakeResp]:
-    resp = FakeResp(chunks, exc)
-
-    async def go() -> list[StreamEvent]:
-        return [ev async for ev in _sse_events("openai", resp, 60)]  # type: ignore[arg-type]
-    return asyncio.run(go()), resp
-
-
-def test_events_split_across_chunks() -> None:
-    wire = b'data: {"i":0}\n\n: comment\n\nevent: e1\ndata: {"i":1}\n\ndata: a\ndata: b\n\ndata: [DONE]\n\n'
-    expected = [StreamEvent(b'{"i":0}'), StreamEvent(b'{"i":1}', "e1"), StreamEvent(b"a\nb"), StreamEvent(b"[DONE]")]
-    whole, resp = events_of([wire])
-    assert whole == expected and resp.released and not resp.closed
-    for size in (1, 2, 3, 7, 13):
-        pieces = [wire[i:i + size] for i in range(0, len(wire), size)]
-        assert events_of(pieces)[0] == expected, size
-
-
-def test_crlf_line_endings() -> None:
-    wire = b'data: {"i":0}\r\n\r\nevent: x\r\ndata: 1\r\ndata: 2\r\n\r\n'
-    expected = [StreamEvent(b'{"i":0}'), StreamEvent(b"1\n2", "x")]
-    assert events_of([wire])[0] == expected
-    for size in (1, 2, 3, 5):
-        # A "\r\n" split between two reads must still end the line.
-        pieces = [wire[i:i + size] for i in range(0, len(wire), size)]
-        assert events_of(pieces)[0] == expected, size
-
-
-def test_last_event_without_blank_line_is_delivered() -> None:
-    assert events_of([b"data: 1\n\ndata: 2"])[0] == [StreamEvent(b"1"), StreamEvent(b"2")]
-    assert events_of([b"data: 1\n\n  \n"])[0] == [StreamEvent(b"1")]
-
-
-def test_broken_stream_raises_connection_error_and_closes() -> None:
-    with pytest.raises(UpstreamConnectionError) as ei:
-        events_of([b"data: 1\n\n"], aiohttp.ClientPayloadError("Response payload is not completed"))
-    e = ei.value
-    assert e.status == 502 and e.provider == "openai"
-    assert e.message.startswith("openai stream broke: Response payload is not completed")
-
-
-def test_idle_stream_raises_timeout() -> None:
-    resp = FakeResp([b"data: 1\n\n"], TimeoutError())
-
-    async def go() -> list[StreamEvent]:
-        return [ev async for ev in _sse_events("openai", resp, 7)]  # type: ignore[arg-type]
-    with pytest.raises(UpstreamTimeoutError) as ei:
-        asyncio.run(go())
-    assert ei.value.status == 504 and ei.value.type == "request_timed_out"
-    assert "idle for more than 7s" in ei.value.message and "stream_idle_timeout_in_seconds" in ei.value.message
-    assert resp.closed and not resp.released
-
-
-def test_abandoned_stream_closes_the_connection() -> None:
-    resp = FakeResp([b"data: 1\n\ndata: 2\n\n"])
-
-    async def go() -> None:
-        gen = _sse_events("openai", resp, 60)  # type: ignore[arg-type]
-        assert await gen.__anext__() == StreamEvent(b"1")
-        await gen.aclose()
-    asyncio.run(go())
-    assert resp.closed and not resp.released
 
 
 # --------------------------------------------------------------------------- splice / extra_fields

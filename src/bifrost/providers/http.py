@@ -1,142 +1,24 @@
-"""Upstream HTTP I/O: one pooled aiohttp session per provider, SSE parsing, error mapping.
+"""Upstream HTTP helpers shared by the clients: SSE parsing and error mapping.
 
-Everything a provider client needs to talk HTTP lives here so that translation code stays pure.
 Network failures become `UpstreamConnectionError` / `UpstreamTimeoutError` (retryable); an error
-status becomes `UpstreamError` carrying the upstream's status and message.
+status becomes `UpstreamError` carrying the upstream's status and message. The client itself is
+`fasthttp.FastHttpClient` (docs/decisions.md says why not aiohttp).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
 import msgspec
 
 from bifrost.schemas.errors import (
-    BifrostError,
     UpstreamConnectionError,
     UpstreamError,
-    UpstreamTimeoutError,
 )
 from bifrost.schemas.inference import StreamEvent
 
 _decode = msgspec.json.decode
-
-
-class HttpClient:
-    """A keep-alive connection pool to one provider."""
-
-    def __init__(self, provider: str, *, max_conns: int = 5000, timeout_s: float = 30.0,
-                 stream_idle_timeout_s: float = 60.0) -> None:
-        self.provider = provider
-        self._max_conns = max_conns
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(timeout_s, 10.0))
-        self._stream_timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=min(timeout_s, 10.0), sock_read=stream_idle_timeout_s
-        )
-        self._timeout_s = timeout_s
-        self._idle_s = stream_idle_timeout_s
-        self._session: aiohttp.ClientSession | None = None
-
-    def _sess(self) -> aiohttp.ClientSession:
-        s = self._session
-        if s is None or s.closed:
-            connector = aiohttp.TCPConnector(
-                limit=self._max_conns, limit_per_host=self._max_conns, keepalive_timeout=60,
-                ttl_dns_cache=300,
-            )
-            s = self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",),
-                json_serialize=lambda o: msgspec.json.encode(o).decode(),
-            )
-        return s
-
-    async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-
-    async def request(self, method: str, url: str, headers: Mapping[str, str],
-                      body: bytes | None = None) -> bytes:
-        """Send one request and return the body of a 2xx answer; raise a BifrostError otherwise."""
-        try:
-            async with self._sess().request(method, url, data=body, headers=headers,
-                                            timeout=self._timeout) as resp:
-                data = await resp.read()
-                if resp.status >= 400:
-                    raise upstream_error(self.provider, resp.status, data, resp.headers)
-                return data
-        except BifrostError:
-            raise
-        except TimeoutError:
-            raise UpstreamTimeoutError(
-                f"request to {self.provider} timed out after {self._timeout_s:g}s; increase "
-                f"providers.{self.provider}.network_config.default_request_timeout_in_seconds if the "
-                "model needs longer", provider=self.provider) from None
-        except aiohttp.ClientError as exc:
-            raise connection_error(self.provider, url, exc) from None
-
-    async def stream(self, url: str, headers: Mapping[str, str], body: bytes) -> AsyncIterator[StreamEvent]:
-        """POST and, once a 2xx answer arrived, return an iterator of its server-sent events.
-
-        Errors before the first event raise here (and may be retried); errors after it are raised
-        by the iterator as `UpstreamConnectionError` / `UpstreamTimeoutError`.
-        """
-        sess = self._sess()
-        try:
-            resp = await sess.post(url, data=body, headers=headers, timeout=self._stream_timeout)
-        except TimeoutError:
-            raise UpstreamTimeoutError(f"no answer from {self.provider} within {self._idle_s:g}s",
-                                       provider=self.provider) from None
-        except aiohttp.ClientError as exc:
-            raise connection_error(self.provider, url, exc) from None
-        if resp.status >= 400:
-            try:
-                data = await resp.read()
-            except aiohttp.ClientError:
-                data = b""
-            finally:
-                resp.release()
-            raise upstream_error(self.provider, resp.status, data, resp.headers)
-        return _sse_events(self.provider, resp, self._idle_s)
-
-
-async def _sse_events(provider: str, resp: aiohttp.ClientResponse, idle_s: float) -> AsyncIterator[StreamEvent]:
-    buf = b""
-    completed = False
-    try:
-        async for chunk in resp.content.iter_any():
-            buf += chunk
-            if b"\r" in buf:  # on buf, not chunk: a "\r\n" may be split between two reads
-                buf = buf.replace(b"\r\n", b"\n")
-            while True:
-                end = buf.find(b"\n\n")
-                if end < 0:
-                    break
-                block = buf[:end]
-                buf = buf[end + 2:]
-                ev = parse_sse_block(block)
-                if ev is not None:
-                    yield ev
-        if buf.strip():
-            ev = parse_sse_block(buf)
-            if ev is not None:
-                yield ev
-        completed = True
-    except TimeoutError:
-        raise UpstreamTimeoutError(
-            f"{provider} stream idle for more than {idle_s:g}s; the stream was closed (raise "
-            f"providers.{provider}.network_config.stream_idle_timeout_in_seconds if that is expected)",
-            provider=provider) from None
-    except aiohttp.ClientError as exc:
-        raise UpstreamConnectionError(f"{provider} stream broke: {exc_reason(exc)}", provider=provider) from None
-    finally:
-        # A finished stream gives its connection back to the pool; an abandoned one (client gone,
-        # error) is closed so that the upstream stops generating.
-        if completed:
-            resp.release()
-        else:
-            resp.close()
 
 
 def parse_sse_block(block: bytes) -> StreamEvent | None:

@@ -13,7 +13,7 @@ import msgspec
 
 from bifrost.config.model import Key, ProviderConfig
 from bifrost.providers import spec as S
-from bifrost.providers.http import HttpClient
+from bifrost.providers.fasthttp import FastHttpClient
 from bifrost.providers.responses_chat import ChatToResponsesStream, chat_to_responses, responses_to_chat
 from bifrost.providers.spec import CompatSpec
 from bifrost.schemas.errors import BifrostError, RequestError
@@ -95,8 +95,8 @@ class OpenAICompatProvider:
         overrides = custom.request_path_overrides if custom else {}
         self._urls = {t: base + (overrides.get(t) or spec.path_for(t)) for t in S.ALL_REQUEST_TYPES}
         net = config.network
-        self.http = HttpClient(config.name, max_conns=net.max_conns_per_host, timeout_s=net.timeout_s,
-                               stream_idle_timeout_s=net.stream_idle_timeout_s)
+        self.http = FastHttpClient(config.name, max_conns=net.max_conns_per_host, timeout_s=net.timeout_s,
+                                   stream_idle_timeout_s=net.stream_idle_timeout_s)
         self._static_headers = {"Content-Type": "application/json", "Accept": "application/json",
                                 **net.extra_headers}
 

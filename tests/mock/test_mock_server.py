@@ -321,6 +321,19 @@ def test_cut_after_chunks_breaks_the_stream(client, mock_srv):
     assert len(list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))) > 3
 
 
+def test_stream_error_after_chunks_sends_an_error_chunk(client, mock_srv):
+    script(mock_srv, {"stream_error_after_chunks": 2, "error_message": "busy"})
+    received = []
+    with pytest.raises(openai.APIError) as err:
+        for chunk in client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True):
+            received.append(chunk)
+    assert len(received) == 3  # the role chunk and two content chunks
+    assert err.value.body == {"message": "busy", "type": "overloaded_error", "param": None, "code": None}
+    script(mock_srv, {"stream_error_after_chunks": 0, "error_type": "server_error"})
+    events = [e.type for e in client.responses.create(model="gpt-4o-mini", input="hi", stream=True)]
+    assert events[-2:] == ["response.content_part.added", "error"]
+
+
 def test_close_action_is_a_connection_error(client, mock_srv):
     script(mock_srv, {"close": True})
     with pytest.raises(openai.APIConnectionError):

@@ -7,22 +7,24 @@ import time
 
 import msgspec
 
-from . import responses_wire, wire
-from .options import MockOptions
+from . import anthropic_wire, responses_wire, wire
+from .options import DEFAULT_MODELS, MockOptions
 from .protocol import HttpProtocol, Request, chunk, http_response, stream_head
-from .state import MockState
+from .state import MockState, ScriptAction
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 
-# route kinds
-CHAT, COMPLETIONS, EMBEDDINGS, RESPONSES, MODELS, HEALTH = range(6)
+# route kinds; from MESSAGES on: Anthropic's API
+CHAT, COMPLETIONS, EMBEDDINGS, RESPONSES, MODELS, HEALTH, MESSAGES, COUNT_TOKENS, MODEL_DETAIL = range(9)
 _ROUTES: dict[bytes, tuple[bytes, int]] = {
     b"/v1/chat/completions": (b"POST", CHAT),
     b"/v1/completions": (b"POST", COMPLETIONS),
     b"/v1/embeddings": (b"POST", EMBEDDINGS),
     b"/v1/responses": (b"POST", RESPONSES),
     b"/v1/models": (b"GET", MODELS),
+    b"/v1/messages": (b"POST", MESSAGES),
+    b"/v1/messages/count_tokens": (b"POST", COUNT_TOKENS),
     b"/health": (b"GET", HEALTH),
 }
 _HEALTH_BODY = b'{"status":"ok"}'
@@ -43,6 +45,11 @@ class MockApp:
         self.interval = max(0.0, opts.chunk_interval_ms) / 1000.0
         self.chunks = max(0, opts.chunks)
         self.keys: frozenset[bytes] | None = None
+        self.api_keys = frozenset(k.encode() for k in opts.require_keys) if opts.require_keys else None
+        models = tuple(opts.models)
+        if models == DEFAULT_MODELS:  # Anthropic-style listings also offer a few Claude ids
+            models = tuple(dict.fromkeys(models + anthropic_wire.CLAUDE_MODELS))
+        self.claude_models = models
         if opts.require_keys:
             keys = set()
             for k in opts.require_keys:
@@ -55,6 +62,11 @@ class MockApp:
         self, status: int, message: str | None = None, keep_alive: bool = True, param: str | None = None
     ) -> bytes:
         return http_response(status, _encode(wire.error_payload(status, message, param)), keep_alive)
+
+    def anthropic_error_bytes(
+        self, status: int, message: str | None = None, keep_alive: bool = True, param: str | None = None
+    ) -> bytes:
+        return http_response(status, _encode(anthropic_wire.error_payload(status, message)), keep_alive)
 
     # ---------------------------------------------------------------- dispatch
 
@@ -70,6 +82,8 @@ class MockApp:
                 return self.model_detail(conn, req)
             if state.records is not None:
                 state.record(req.method, path, req.query, req.headers, req.body)
+            if _is_anthropic(req):
+                return conn.send(self.anthropic_error_bytes(404, "Not Found", req.keep_alive), req.keep_alive)
             msg = f"Invalid URL ({req.method.decode('latin-1')} {path.decode('latin-1')})"
             return conn.send(self.error_bytes(404, msg, req.keep_alive), req.keep_alive)
         method, kind = route
@@ -77,6 +91,8 @@ class MockApp:
             return conn.send(http_response(200, _HEALTH_BODY, req.keep_alive), req.keep_alive)
         if state.records is not None:
             state.record(req.method, path, req.query, req.headers, req.body)
+        if kind >= MESSAGES or (kind == MODELS and _is_anthropic(req)):
+            return self.anthropic(conn, req, kind, method)
         if req.method != method:
             msg = f"Invalid method for URL ({req.method.decode('latin-1')} {path.decode('latin-1')})"
             return conn.send(self.error_bytes(405, msg, req.keep_alive), req.keep_alive)
@@ -107,6 +123,8 @@ class MockApp:
         state = self.state
         if state.records is not None:
             state.record(req.method, req.path, req.query, req.headers, req.body)
+        if _is_anthropic(req):
+            return self.anthropic(conn, req, MODEL_DETAIL, b"GET")
         if self.keys is not None and not self.authorized(req):
             return self.unauthorized(conn, req)
         model_id = req.path[len(b"/v1/models/") :].decode("utf-8", "replace")
@@ -130,6 +148,28 @@ class MockApp:
             )
         conn.send(body, req.keep_alive)
 
+    def anthropic(self, conn: HttpProtocol, req: Request, kind: int, method: bytes) -> None:
+        """Anthropic's routes: x-api-key / anthropic-version auth, then messages, count_tokens, models."""
+        keep_alive = req.keep_alive
+        if req.method != method:
+            msg = f"Method not allowed: {req.method.decode('latin-1')} {req.path.decode('latin-1')}"
+            return conn.send(self.anthropic_error_bytes(405, msg, keep_alive), keep_alive)
+        bad = anthropic_wire.auth_failure(
+            req.header(b"x-api-key"), req.header(b"authorization"), req.header(b"anthropic-version"), self.api_keys
+        )
+        if bad is not None:
+            return conn.send(self.anthropic_error_bytes(bad[0], bad[1], keep_alive), keep_alive)
+        if kind == MODELS:
+            body = anthropic_wire.models_page(self.claude_models, req.query)
+        elif kind == MODEL_DETAIL:
+            model_id = req.path[len(b"/v1/models/") :].decode("utf-8", "replace")
+            if model_id not in self.claude_models:
+                return conn.send(self.anthropic_error_bytes(404, f"model: {model_id}", keep_alive), keep_alive)
+            body = anthropic_wire.model_info(model_id)
+        else:
+            return self.inference(conn, req, kind)
+        conn.send(http_response(200, _encode(body), keep_alive), keep_alive)
+
     # ---------------------------------------------------------------- inference
 
     def inference(self, conn: HttpProtocol, req: Request, kind: int) -> None:
@@ -138,17 +178,25 @@ class MockApp:
             body = _decode(req.body) if req.body else None
         except msgspec.DecodeError:
             body = None
-        if not isinstance(body, dict):
-            return conn.send(self.error_bytes(400, _BAD_JSON, keep_alive), keep_alive)
-        model = body.get("model")
-        if not isinstance(model, str) or not model:
-            return conn.send(
-                self.error_bytes(400, "you must provide a model parameter", keep_alive, "model"), keep_alive
-            )
+        anth = kind >= MESSAGES
+        if anth:
+            try:
+                model = anthropic_wire.validate(body, kind == COUNT_TOKENS)
+            except wire.RequestError as e:
+                return conn.send(self.anthropic_error_bytes(400, e.message, keep_alive), keep_alive)
+        else:
+            if not isinstance(body, dict):
+                return conn.send(self.error_bytes(400, _BAD_JSON, keep_alive), keep_alive)
+            model = body.get("model")
+            if not isinstance(model, str) or not model:
+                msg = "you must provide a model parameter"
+                return conn.send(self.error_bytes(400, msg, keep_alive, "model"), keep_alive)
         state = self.state
         fail, slow = state.model_rule(model)
         action = state.take_action(model) if state.script else None
         delay = self.latency + slow
+        stream = body.get("stream") is True and kind != EMBEDDINGS and kind != COUNT_TOKENS
+        scripted = False
         if action is not None:
             delay += action.delay_ms / 1000.0
             if action.close:
@@ -156,18 +204,24 @@ class MockApp:
                     return conn.spawn(self._close_later(conn, delay))
                 return conn.close()
             if action.status is not None:
-                fail = action.status
+                fail, scripted = action.status, True
+            elif action.stream_error_after_chunks is not None and not stream:
+                fail, scripted = anthropic_wire.STATUS_OF_TYPE.get(action.error_type, 500), True
         if fail is not None:
-            if action is not None and action.status is not None:
-                payload = action.body if action.body is not None else wire.error_payload(fail)
+            if scripted and action is not None:
+                payload = action.body
+                if payload is None and anth:
+                    typ = None if action.status is not None else action.error_type
+                    payload = anthropic_wire.error_payload(fail, action.error_message, typ)
+                elif payload is None:
+                    payload = wire.error_payload(fail, action.error_message)
                 data = http_response(fail, _encode(payload), keep_alive, headers=action.headers)
             else:
-                data = self.error_bytes(fail, None, keep_alive)
+                data = (self.anthropic_error_bytes if anth else self.error_bytes)(fail, None, keep_alive)
             if delay > 0:
                 return conn.spawn(self._send_later(conn, data, keep_alive, delay, None))
             return conn.send(data, keep_alive)
 
-        stream = body.get("stream") is True and kind != EMBEDDINGS
         cut = action.cut_after_chunks if action is not None else None
         try:
             if stream:
@@ -175,8 +229,12 @@ class MockApp:
             else:
                 data = http_response(200, _encode(self.build_json(kind, body)), keep_alive)
         except wire.RequestError as e:
-            return conn.send(self.error_bytes(400, e.message, keep_alive, e.param), keep_alive)
+            err = self.anthropic_error_bytes if anth else self.error_bytes
+            return conn.send(err(400, e.message, keep_alive, e.param), keep_alive)
         if stream:
+            if action is not None and action.stream_error_after_chunks is not None:
+                head, paced, _ = frames  # N content deltas, then the error event ends the stream
+                frames = (head, paced[: action.stream_error_after_chunks], [_stream_error_frame(kind, action)])
             return conn.spawn(self._stream(conn, frames, keep_alive, delay, cut))
         if delay > 0 or cut is not None:
             return conn.spawn(self._send_later(conn, data, keep_alive, delay, cut))
@@ -193,6 +251,12 @@ class MockApp:
         if kind == COMPLETIONS:
             ans = wire.plan_completion(body, self.chunks)
             return wire.completion_json(body, ans, "cmpl-" + state.next_id(), int(time.time()))
+        if kind == MESSAGES:
+            sid = state.next_id()
+            plan = anthropic_wire.plan_messages(body, self.chunks)
+            return anthropic_wire.messages_json(body, plan, "msg_" + sid, "toolu_" + sid)
+        if kind == COUNT_TOKENS:
+            return anthropic_wire.count_tokens_json(body)
         sid = state.next_id()
         ans = responses_wire.plan_responses(body, self.chunks)
         return responses_wire.responses_json(
@@ -213,6 +277,9 @@ class MockApp:
         if kind == COMPLETIONS:
             ans = wire.plan_completion(body, self.chunks)
             return wire.completion_stream(body, ans, "cmpl-" + sid, created)
+        if kind == MESSAGES:
+            plan = anthropic_wire.plan_messages(body, self.chunks)
+            return anthropic_wire.messages_stream(body, plan, "msg_" + sid, "toolu_" + sid)
         ans = responses_wire.plan_responses(body, self.chunks)
         return responses_wire.responses_stream(
             body, ans, "resp_" + sid, ("fc_" if ans.tool_name else "msg_") + sid, "call_" + sid, created
@@ -305,3 +372,19 @@ class MockApp:
         if payload is None:
             status, payload = 405, wire.error_payload(405, "Method not allowed")
         conn.send(http_response(status, _encode(payload), keep_alive), keep_alive)
+
+
+def _is_anthropic(req: Request) -> bool:
+    return req.header(b"anthropic-version") is not None or req.header(b"x-api-key") is not None
+
+
+def _stream_error_frame(kind: int, action: ScriptAction) -> bytes:
+    """The SSE frame a scripted mid-stream failure ends with, in the route's own shape."""
+    typ, msg = action.error_type, action.error_message
+    if kind >= MESSAGES:
+        return anthropic_wire.error_event(typ, msg)
+    msg = msg or anthropic_wire.error_payload(anthropic_wire.STATUS_OF_TYPE.get(typ, 500))["error"]["message"]
+    if kind == RESPONSES:
+        ev = {"type": "error", "code": typ, "message": msg, "param": None}
+        return b"event: error\ndata: " + _encode(ev) + b"\n\n"
+    return b"data: " + _encode({"error": {"message": msg, "type": typ, "param": None, "code": None}}) + b"\n\n"

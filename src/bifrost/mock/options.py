@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=None,
         metavar="KEY",
-        help="accept only `Authorization: Bearer KEY` (repeatable); others get 401",
+        help="accept only `Authorization: Bearer KEY` (`x-api-key: KEY` on Anthropic routes; repeatable)",
     )
     parser.add_argument(
         "--record",

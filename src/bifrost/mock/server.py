@@ -14,9 +14,12 @@ In-process (tests):
         client = openai.OpenAI(base_url=mock.base_url, api_key="x")
 
 Routes: POST /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses (JSON and SSE),
-GET /v1/models[/{id}], GET /health. Control API: POST|GET|DELETE /mock/script,
-GET|DELETE /mock/requests, GET|DELETE /mock/stats. Model names containing `mock-fail-<status>`
-always fail with that status; `mock-slow-<ms>` adds that much latency.
+GET /v1/models[/{id}], GET /health. Anthropic's Messages API too (`anthropic_wire.py`): POST
+/v1/messages (JSON and SSE; `x-api-key` + `anthropic-version`), /v1/messages/count_tokens, and
+GET /v1/models[/{id}] answer Anthropic-style when the request carries those headers.
+Control API: POST|GET|DELETE /mock/script, GET|DELETE /mock/requests, GET|DELETE /mock/stats.
+Model names containing `mock-fail-<status>` always fail with that status (in the route's error
+shape); `mock-slow-<ms>` adds that much latency.
 """
 
 from __future__ import annotations
@@ -229,6 +232,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bifrost mock", description="Fast OpenAI-compatible mock LLM provider.")
+    parser = argparse.ArgumentParser(
+        prog="bifrost mock", description="Fast OpenAI- and Anthropic-compatible mock LLM provider."
+    )
     add_arguments(parser)
     return run(parser.parse_args(argv))

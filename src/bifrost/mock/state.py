@@ -21,12 +21,15 @@ class ScriptAction(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """One scripted behaviour, consumed by the next matching inference request."""
 
     model: str | None = None  # only requests for this model consume the action
-    status: int | None = None  # answer this HTTP status (OpenAI error shape unless `body`)
+    status: int | None = None  # answer this HTTP status (the route's error shape unless `body`)
     body: Any = None  # error JSON to send instead of the default one
     headers: dict[str, str] | None = None  # extra response headers, e.g. {"Retry-After": "1"}
     delay_ms: float = 0.0  # extra latency before the first byte
     cut_after_chunks: int | None = None  # stream: send N SSE chunks then close the connection
     close: bool = False  # close the connection without answering
+    stream_error_after_chunks: int | None = None  # stream: N content deltas, then an SSE error event
+    error_type: str = "overloaded_error"  # its error type (non-streamed requests get the matching status)
+    error_message: str | None = None  # its message (default: the type's usual one)
     times: int = 1  # how many requests consume this action
 
 
@@ -108,6 +111,8 @@ class MockState:
                 raise msgspec.ValidationError("`times` must be >= 1")
             if a.status is not None and not 100 <= a.status <= 599:
                 raise msgspec.ValidationError("`status` must be an HTTP status code")
+            if a.stream_error_after_chunks is not None and a.stream_error_after_chunks < 0:
+                raise msgspec.ValidationError("`stream_error_after_chunks` must be >= 0")
         self.script.extend(actions)
         return len(actions)
 

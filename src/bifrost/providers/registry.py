@@ -7,30 +7,42 @@ answers a clear "not supported yet" error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from bifrost.config.model import ProviderConfig
 from bifrost.providers.base import Provider
 from bifrost.providers.compat_table import COMPAT_PROVIDERS
 from bifrost.providers.openai_compat import OpenAICompatProvider
 
+
+def _anthropic(config: ProviderConfig) -> Provider:
+    from bifrost.providers.anthropic.client import AnthropicProvider
+
+    return AnthropicProvider(config)
+
+
+# Native (non-OpenAI wire format) providers: name -> (builder, standard API-key variable).
+NATIVE: dict[str, tuple[Callable[[ProviderConfig], Provider], str | None]] = {
+    "anthropic": (_anthropic, "ANTHROPIC_API_KEY"),
+}
+
 # Providers in Bifrost's config schema that this version does not implement yet.
 NOT_YET_IMPLEMENTED = frozenset({
-    "anthropic", "azure", "bedrock", "bedrock_mantle", "cohere", "vertex", "gemini", "replicate",
+    "azure", "bedrock", "bedrock_mantle", "cohere", "vertex", "gemini", "replicate",
     "elevenlabs", "runway", "runware", "sarvam", "deepgram",
 })
 
 
 def is_known_provider(name: str) -> bool:
-    return name in COMPAT_PROVIDERS or name in NOT_YET_IMPLEMENTED
+    return name in COMPAT_PROVIDERS or name in NATIVE or name in NOT_YET_IMPLEMENTED
 
 
 def is_implemented(name: str) -> bool:
-    return name in COMPAT_PROVIDERS
+    return name in COMPAT_PROVIDERS or name in NATIVE
 
 
 def supports_custom_base(base: str) -> bool:
-    return base in COMPAT_PROVIDERS
+    return is_implemented(base)
 
 
 def env_enabled_providers(env: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -39,11 +51,17 @@ def env_enabled_providers(env: Mapping[str, str]) -> list[tuple[str, str]]:
     for name, spec in COMPAT_PROVIDERS.items():
         if spec.env_key and env.get(spec.env_key):
             out.append((name, spec.env_key))
+    for name, (_, var) in NATIVE.items():
+        if var and env.get(var):
+            out.append((name, var))
     return out
 
 
 def build_provider(config: ProviderConfig) -> Provider | None:
     """A client for the configured provider, or None if this version can't serve it yet."""
+    native = NATIVE.get(config.base_type)
+    if native is not None:
+        return native[0](config)
     spec = COMPAT_PROVIDERS.get(config.base_type)
     if spec is None:
         return None

@@ -33,6 +33,7 @@ from bifrost.server.asgi import (
     send_error,
 )
 from bifrost.server.inference import handle_inference
+from bifrost.server.integrations import anthropic
 from bifrost.server.models import list_models
 
 log = logging.getLogger("bifrost.server")
@@ -119,6 +120,16 @@ def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[No
                 else:
                     body = await read_body(scope, receive, state.max_body)
                     status = await handle_inference(state.engine, rtype, body, scope, receive, send)
+            elif path == "/anthropic/v1/messages":
+                if method != "POST":
+                    status = await _method_not_allowed(send, path, "POST")
+                else:
+                    try:
+                        body = await read_body(scope, receive, state.max_body)
+                    except RequestError as exc:
+                        status = await anthropic.send_anthropic_error(send, exc)
+                    else:
+                        status = await anthropic.handle_messages(state.engine, body, scope, receive, send)
             elif path == "/health":
                 status = await health(send)
             elif path == "/metrics":

@@ -1,0 +1,106 @@
+"""`/anthropic/v1/messages`: the Anthropic Messages API in front of any configured provider.
+
+The Anthropic SDK's request is translated to the neutral (OpenAI chat) format, routed like any
+other request (`model` may name any provider: "openai/gpt-4o-mini" works), and the answer is
+translated back: JSON, the exact SSE event sequence, and Anthropic's error shape. The SDK's
+`x-api-key` is the client's credential to the gateway and is never sent upstream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+
+from bifrost.engine.core import Engine
+from bifrost.providers.anthropic.translate import (
+    ChatStreamToMessages,
+    chat_response_to_messages,
+    error_body,
+    messages_to_chat,
+)
+from bifrost.schemas import inference as I
+from bifrost.schemas.errors import BifrostError, RequestError
+from bifrost.schemas.inference import InferenceRequest, InferenceStream
+from bifrost.server.asgi import JSON_HEADERS, Receive, Scope, Send, send_bytes, stream_sse
+from bifrost.server.inference import new_context
+
+_decode = msgspec.json.decode
+_encode = msgspec.json.encode
+
+
+async def send_anthropic_error(send: Send, err: BifrostError) -> int:
+    await send_bytes(send, err.status, _encode(error_body(err.status, err.message)), JSON_HEADERS)
+    return err.status
+
+
+def _parse(engine: Engine, raw: bytes) -> tuple[InferenceRequest, str]:
+    try:
+        body = _decode(raw)
+    except msgspec.DecodeError as exc:
+        raise RequestError(f"invalid request format: {exc}; the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise RequestError("invalid request format: the body must be a JSON object")
+    if not isinstance(body.get("messages"), list):
+        raise RequestError("messages: Field required (an array of messages)", param="messages")
+    if not isinstance(body.get("max_tokens"), int) or isinstance(body.get("max_tokens"), bool):
+        raise RequestError("max_tokens: Field required (an integer)", param="max_tokens")
+    model = body.get("model")
+    target = engine.resolve(model)
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise RequestError("stream must be true or false", param="stream")
+    rt = engine.runtimes.get(target.provider)
+    native = rt is not None and rt.config.base_type == "anthropic"
+    try:
+        chat = messages_to_chat(body, native=native)
+    except ValueError as exc:
+        raise RequestError(str(exc)) from None
+    chat.pop("model", None)
+    req = InferenceRequest(request_type=I.CHAT, target=target, body=chat, stream=stream,
+                           model_requested=model, client_wants_usage=True)
+    return req, model
+
+
+async def handle_messages(engine: Engine, raw: bytes, scope: Scope, receive: Receive, send: Send) -> int:
+    try:
+        req, model = _parse(engine, raw)
+        result = await engine.handle(req, new_context(scope))
+    except BifrostError as exc:
+        return await send_anthropic_error(send, exc)
+    if isinstance(result, InferenceStream):
+        await stream_sse(send, receive, _events(result, model), on_error=_sse_error)
+        return 200
+    try:
+        chat = _decode(result.body)
+    except msgspec.DecodeError:
+        return await send_anthropic_error(send, BifrostError("the provider's answer was not JSON", status=502))
+    await send_bytes(send, 200, _encode(chat_response_to_messages(chat, model)), JSON_HEADERS)
+    return 200
+
+
+async def _events(stream: InferenceStream, model: str) -> AsyncIterator[bytes]:
+    conv = ChatStreamToMessages(model)
+    events = stream.events
+    try:
+        async for ev in events:
+            if ev.data == b"[DONE]" or ev.data[:1] != b"{":
+                continue
+            chunk: Any = _decode(ev.data)
+            for kind, data in conv.feed(chunk):
+                yield _sse(kind, data)
+        for kind, data in conv.finish():
+            yield _sse(kind, data)
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _sse(kind: str, data: dict[str, Any]) -> bytes:
+    return b"event: " + kind.encode() + b"\ndata: " + _encode(data) + b"\n\n"
+
+
+def _sse_error(err: BifrostError) -> bytes:
+    return _sse("error", error_body(err.status, err.message))

@@ -161,3 +161,13 @@ def test_anthropic_route_errors_use_anthropic_error_shape(gw: Gateway) -> None:
         client.messages.create(model="openai/mock-fail-503", max_tokens=10,
                                messages=[{"role": "user", "content": "x"}])
     assert e2.value.status_code == 503 and e2.value.body["error"]["type"] == "overloaded_error"
+
+
+def test_drop_in_routes_work_under_framework_prefixes(gw: Gateway, mock: Mock) -> None:
+    msg = anthropic.Anthropic(base_url=gw.url + "/litellm/anthropic", api_key="x", max_retries=0).messages.create(
+        model="openai/gpt-4o-mini", max_tokens=50, messages=[{"role": "user", "content": "hi"}])
+    assert msg.content[0].text
+    for base in ("/openai/v1", "/langchain/openai/v1", "/pydanticai/v1"):
+        r = openai.OpenAI(base_url=gw.url + base, api_key="x", max_retries=0).chat.completions.create(
+            model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+        assert r.choices[0].message.content, base

@@ -21,6 +21,7 @@ from bifrost.engine.pipeline import Plugin
 from bifrost.metrics import GatewayMetrics
 from bifrost.schemas import inference as I
 from bifrost.schemas.errors import BifrostError, RequestError
+from bifrost.server import integrations
 from bifrost.server.asgi import (
     JSON_HEADERS,
     ClientGone,
@@ -33,7 +34,6 @@ from bifrost.server.asgi import (
     send_error,
 )
 from bifrost.server.inference import handle_inference
-from bifrost.server.integrations import anthropic
 from bifrost.server.models import list_models
 
 log = logging.getLogger("bifrost.server")
@@ -105,7 +105,7 @@ def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[No
 
     async def http(scope: Scope, receive: Receive, send: Send) -> None:
         t0 = time.perf_counter()
-        path: str = scope["path"]
+        path: str = integrations.normalize(scope["path"])
         method: str = scope["method"]
         route = path
         status = 500
@@ -120,16 +120,6 @@ def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[No
                 else:
                     body = await read_body(scope, receive, state.max_body)
                     status = await handle_inference(state.engine, rtype, body, scope, receive, send)
-            elif path == "/anthropic/v1/messages":
-                if method != "POST":
-                    status = await _method_not_allowed(send, path, "POST")
-                else:
-                    try:
-                        body = await read_body(scope, receive, state.max_body)
-                    except RequestError as exc:
-                        status = await anthropic.send_anthropic_error(send, exc)
-                    else:
-                        status = await anthropic.handle_messages(state.engine, body, scope, receive, send)
             elif path == "/health":
                 status = await health(send)
             elif path == "/metrics":
@@ -139,6 +129,8 @@ def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[No
                 status = await list_models(state.engine, scope, send)
             elif method == "OPTIONS":
                 status = await preflight(scope, send)
+            elif (native := integrations.find(path)) is not None:
+                status = await native(state, scope, receive, send)
             else:
                 route = "unmatched"
                 status = await send_error(send, RequestError(f"Route not found: {path}", status=404,

@@ -23,7 +23,7 @@ from bifrost.providers.anthropic.translate import (
 from bifrost.schemas import inference as I
 from bifrost.schemas.errors import BifrostError, RequestError
 from bifrost.schemas.inference import InferenceRequest, InferenceStream
-from bifrost.server.asgi import JSON_HEADERS, Receive, Scope, Send, send_bytes, stream_sse
+from bifrost.server.asgi import JSON_HEADERS, Receive, Scope, Send, read_body, send_bytes, stream_sse
 from bifrost.server.inference import new_context
 
 _decode = msgspec.json.decode
@@ -61,6 +61,18 @@ def _parse(engine: Engine, raw: bytes) -> tuple[InferenceRequest, str]:
     req = InferenceRequest(request_type=I.CHAT, target=target, body=chat, stream=stream,
                            model_requested=model, client_wants_usage=True)
     return req, model
+
+
+async def messages_route(state: Any, scope: Scope, receive: Receive, send: Send) -> int:
+    """POST /anthropic/v1/messages: method, body limit and errors all answered in Anthropic's shape."""
+    if scope["method"] != "POST":
+        err = RequestError(f"method not allowed on {scope['path']}; use POST", status=405)
+        return await send_anthropic_error(send, err)
+    try:
+        raw = await read_body(scope, receive, state.max_body)
+    except RequestError as exc:
+        return await send_anthropic_error(send, exc)
+    return await handle_messages(state.engine, raw, scope, receive, send)
 
 
 async def handle_messages(engine: Engine, raw: bytes, scope: Scope, receive: Receive, send: Send) -> int:
@@ -104,3 +116,6 @@ def _sse(kind: str, data: dict[str, Any]) -> bytes:
 
 def _sse_error(err: BifrostError) -> bytes:
     return _sse("error", error_body(err.status, err.message))
+
+
+ROUTES = {"/anthropic/v1/messages": messages_route}

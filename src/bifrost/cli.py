@@ -75,6 +75,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log.error("invalid config file %s: %d problem(s), fix them and start again:", exc.path, len(exc.problems))
         for line in exc.problems:
             log.error("  %s", line)
+        for line in exc.warnings:
+            log.warning("  also: %s", line)
         return 2
     for w in loaded.warnings:
         log.warning("%s", w)

@@ -459,3 +459,13 @@ def test_version_2_empty_models_deny() -> None:
     assert not empty.admits("gpt-4o") and not empty.admits("o3")
     assert star.admits("o3")
     assert listed.admits("gpt-4o") and not listed.admits("o3")
+
+
+def test_invalid_config_also_reports_the_warnings_found_on_the_way() -> None:
+    raw = {"providers": {"openai": {"keys": [], "network_config": {"max_retries": "x", "retry_backoff_intial": 5}}}}
+    with pytest.raises(ConfigInvalid) as e:
+        parse_config(raw, {})
+    assert e.value.problems == [
+        '$.providers.openai.network_config.max_retries: expected an integer, found string "x"']
+    assert e.value.warnings == [
+        "$.providers.openai.network_config.retry_backoff_intial: unknown key, ignored (check the spelling)"]

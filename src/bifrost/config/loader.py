@@ -30,10 +30,12 @@ from bifrost.config.model import (
 class ConfigInvalid(Exception):
     """config.json cannot be used; `problems` holds one line per problem."""
 
-    def __init__(self, path: str, problems: list[str]) -> None:
+    def __init__(self, path: str, problems: list[str], warnings: list[str] | None = None) -> None:
         super().__init__(f"{path}: {len(problems)} problem(s)")
         self.path = path
         self.problems = problems
+        # Warnings found on the way (unknown keys, unset env.VARs): often the cause of a problem.
+        self.warnings = warnings or []
 
 
 class LoadResult(msgspec.Struct, kw_only=True):
@@ -186,7 +188,7 @@ def parse_config(raw: Any, env: Mapping[str, str], *, source: str = "config.json
         if p is not None:
             providers[name] = p
     if r.problems:
-        raise ConfigInvalid(source, r.problems)
+        raise ConfigInvalid(source, r.problems, r.warnings)
     cfg = GatewayConfig(providers=providers, client=client, version=version, source=source)
     return LoadResult(config=cfg, warnings=r.warnings, notices=r.notices)
 

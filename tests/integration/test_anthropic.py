@@ -171,3 +171,18 @@ def test_drop_in_routes_work_under_framework_prefixes(gw: Gateway, mock: Mock) -
         r = openai.OpenAI(base_url=gw.url + base, api_key="x", max_retries=0).chat.completions.create(
             model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
         assert r.choices[0].message.content, base
+
+
+def test_count_tokens_and_models_routes(gw: Gateway, mock: Mock) -> None:
+    client = _anthropic_client(gw)
+    msgs = [{"role": "user", "content": "hello there, how many tokens is this?"}]
+    native = client.messages.count_tokens(model="anthropic/claude-3-5-haiku-latest", messages=msgs)
+    sent = _last(mock, "/v1/messages/count_tokens")
+    assert sent["body"]["model"] == "claude-3-5-haiku-latest" and sent["body"]["messages"] == msgs
+    direct = anthropic.Anthropic(base_url=mock.url, api_key="k", max_retries=0).messages.count_tokens(
+        model="claude-3-5-haiku-latest", messages=msgs)
+    assert native.input_tokens == direct.input_tokens
+    estimated = client.messages.count_tokens(model="openai/gpt-4o-mini", messages=msgs)
+    assert 5 <= estimated.input_tokens <= 40
+    ids = {m.id for m in client.models.list()}
+    assert "openai/gpt-4o-mini" in ids and "anthropic/claude-3-5-haiku-latest" in ids

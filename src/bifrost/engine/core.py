@@ -255,6 +255,13 @@ class Engine:
             param=field, model=model,
         )
 
+    def provider_and_key(self, target: Target) -> tuple[Provider, Any]:
+        """The provider client and a key for `target`, for native calls outside the queue (count_tokens)."""
+        rt = self._runtime(target.provider)
+        assert rt.provider is not None
+        key = rt.keys.select(target.model) if (rt.config.keys or not rt.provider.keyless) else None
+        return rt.provider, key
+
     def learn_models(self, provider: str, models: list[dict[str, Any]]) -> None:
         for m in models:
             mid = m.get("id")
@@ -266,7 +273,7 @@ class Engine:
         assert rt.provider is not None
         key = None
         if rt.config.keys:
-            usable = [k for k in rt.config.keys if k.unresolved is None and k.value]
+            usable = [k for k in rt.config.keys if k.unresolved is None and k.has_credential]
             if not usable:
                 rt.keys.select("*")  # raises the explanatory ConfigError
             key = usable[0] if usable else None

@@ -87,6 +87,18 @@ class AnthropicProvider:
         events = await self.http.stream(self._messages_url, h, self._body(req))
         return _chat_chunks(self.name, events, req.target.model)
 
+    async def count_tokens(self, body: dict[str, Any], key: Key | None) -> int:
+        """Anthropic's own count for a native Messages body (`/v1/messages/count_tokens`)."""
+        data = await self.http.request("POST", self._messages_url + "/count_tokens", self._headers(key, None),
+                                       _encode(body))
+        try:
+            n = _decode(data).get("input_tokens")
+        except (msgspec.DecodeError, AttributeError):
+            n = None
+        if not isinstance(n, int):
+            raise BifrostError(f"{self.name} returned no input_tokens count", provider=self.name)
+        return n
+
     async def list_models(self, key: Key | None) -> list[dict[str, Any]]:
         data = await self.http.request("GET", self._models_url, self._headers(key, None))
         try:

@@ -118,4 +118,61 @@ def _sse_error(err: BifrostError) -> bytes:
     return _sse("error", error_body(err.status, err.message))
 
 
-ROUTES = {"/anthropic/v1/messages": messages_route}
+async def count_tokens_route(state: Any, scope: Scope, receive: Receive, send: Send) -> int:
+    """POST /anthropic/v1/messages/count_tokens: Anthropic's own count when the target is an
+    Anthropic provider; otherwise an estimate (about 4 characters per token) of the text sent."""
+    if scope["method"] != "POST":
+        return await send_anthropic_error(send, RequestError("method not allowed; use POST", status=405))
+    try:
+        raw = await read_body(scope, receive, state.max_body)
+        body = _decode(raw)
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            raise RequestError("messages: Field required (an array of messages)", param="messages")
+        engine: Engine = state.engine
+        target = engine.resolve(body.get("model"))
+        provider, key = engine.provider_and_key(target)
+        count = getattr(provider, "count_tokens", None)
+        if count is not None:
+            n = await count({**body, "model": target.model}, key)
+        else:
+            n = estimate_tokens(body)
+    except msgspec.DecodeError as exc:
+        return await send_anthropic_error(send, RequestError(f"invalid request format: {exc}"))
+    except BifrostError as exc:
+        return await send_anthropic_error(send, exc)
+    await send_bytes(send, 200, _encode({"input_tokens": n}), JSON_HEADERS)
+    return 200
+
+
+def estimate_tokens(body: dict[str, Any]) -> int:
+    """A rough count for providers that have no counting endpoint: ~4 characters per token."""
+    parts = [body.get("system"), body.get("messages"), body.get("tools")]
+    return max(1, len(_encode([p for p in parts if p])) // 4)
+
+
+async def models_route(state: Any, scope: Scope, receive: Receive, send: Send) -> int:
+    """GET /anthropic/v1/models: every configured provider's models, ids `provider/model`."""
+    engine: Engine = state.engine
+    data = []
+    for name, rt in engine.runtimes.items():
+        if rt.provider is None or not rt.provider.supports("list_models", False):
+            continue
+        try:
+            models = await engine.list_models(name)
+        except BifrostError:
+            continue
+        for m in models:
+            mid = f"{name}/{m['id']}"
+            data.append({"type": "model", "id": mid, "display_name": m.get("display_name") or mid,
+                         "created_at": "1970-01-01T00:00:00Z"})
+    doc = {"data": data, "has_more": False, "first_id": data[0]["id"] if data else None,
+           "last_id": data[-1]["id"] if data else None}
+    await send_bytes(send, 200, _encode(doc), JSON_HEADERS)
+    return 200
+
+
+ROUTES = {
+    "/anthropic/v1/messages": messages_route,
+    "/anthropic/v1/messages/count_tokens": count_tokens_route,
+    "/anthropic/v1/models": models_route,
+}

@@ -69,7 +69,10 @@ class Conn(asyncio.Protocol):
         self.status = self.nbuf = 0
         self.parts = []
         self.paused = self.got_bytes = self.headers_done = self.done = self.keep = self.framed = False
-        self.encoding = self.retry_after = self.location = self.error = self.wake = None
+        self.encoding: bytes | None = None
+        self.retry_after: str | None = None
+        self.location: str | None = None
+        self.error = self.wake = None
         fut = self.fut = loop.create_future()
         return fut
 
@@ -285,7 +288,7 @@ class Pool:
                 now = loop.time()
                 if not self.addrs or now - self.addrs_at > DNS_TTL_S:
                     infos = await loop.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
-                    self.addrs = [(fam, sa[0]) for fam, _, _, _, sa in infos]
+                    self.addrs = [(int(fam), str(sa[0])) for fam, _, _, _, sa in infos]
                     self.addrs_at = now
                 err: BaseException | None = None
                 for fam, ip in self.addrs:

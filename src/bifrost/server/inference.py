@@ -20,7 +20,7 @@ _encode = msgspec.json.encode
 _ids = itertools.count(1)
 
 # Per request type: the field that must be present and a description of its type.
-REQUIRED = {
+REQUIRED: dict[str, tuple[str, type | tuple[type, ...], str]] = {
     I.CHAT: ("messages", list, "an array of messages"),
     I.TEXT: ("prompt", (str, list), "a string or an array"),
     I.EMBEDDING: ("input", (str, list), "a string or an array"),
@@ -124,7 +124,8 @@ async def handle_inference(engine: Engine, request_type: str, raw: bytes, scope:
 async def _sse_chunks(req: InferenceRequest, stream: InferenceStream) -> AsyncIterator[bytes]:
     """Each upstream event becomes one SSE event with extra_fields; chat/text streams end with [DONE]."""
     target = stream.target
-    f = {"request_type": req.request_type, "provider": target.provider, "model_requested": target.model}
+    f: dict[str, Any] = {"request_type": req.request_type, "provider": target.provider,
+                         "model_requested": target.model}
     if stream.fallback_index:
         f["fallback_index"] = stream.fallback_index
     prefix = _encode(f)[:-1] + b',"chunk_index":'

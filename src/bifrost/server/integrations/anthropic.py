@@ -46,8 +46,8 @@ def _parse(engine: Engine, raw: bytes) -> tuple[InferenceRequest, str]:
         raise RequestError("messages: Field required (an array of messages)", param="messages")
     if not isinstance(body.get("max_tokens"), int) or isinstance(body.get("max_tokens"), bool):
         raise RequestError("max_tokens: Field required (an integer)", param="max_tokens")
-    model = body.get("model")
-    target = engine.resolve(model)
+    target = engine.resolve(body.get("model"))
+    model: str = body["model"]
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise RequestError("stream must be true or false", param="stream")

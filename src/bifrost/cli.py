@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--log-style", choices=["json", "pretty"], default=_env("BIFROST_LOG_STYLE", "json").lower(),
                    help="env BIFROST_LOG_STYLE")
 
-    m = sub.add_parser("mock", help="run a fast mock LLM provider speaking the OpenAI and Anthropic APIs (for tests, benchmarks, demos)")
+    m = sub.add_parser("mock", help="run a fast mock LLM provider speaking the OpenAI, Anthropic and Gemini APIs "
+                                    "(for tests, benchmarks, demos)")
     from bifrost.mock.server import add_arguments
 
     add_arguments(m)

@@ -419,7 +419,7 @@ def test_custom_provider_config() -> None:
 @pytest.mark.parametrize(("base", "fragment"), [
     (None, "expected a provider name such as \"openai\", found null"),
     ("nonsense", 'expected a provider name such as "openai", found string "nonsense"'),
-    ("gemini", "'gemini' is not supported as a custom base in this version; use \"openai\""),
+    ("replicate", "'replicate' is not supported as a custom base in this version; use \"openai\""),
 ])
 def test_custom_provider_bad_base(base: Any, fragment: str) -> None:
     raw = {"providers": {"corp": {"custom_provider_config": {"base_provider_type": base}}}}

@@ -40,7 +40,12 @@ KEY_BIFROST = {
     "vertex_key_config", "bedrock_key_config", "vllm_key_config", "ollama_key_config",
     "replicate_key_config", "sgl_key_config", "id", "description",
 }
-KEY_IMPLEMENTED = {"name", "value", "models", "weight"}
+KEY_IMPLEMENTED = {"name", "value", "models", "weight", "azure_key_config", "bedrock_key_config"}
+BEDROCK_KEY_IMPLEMENTED = {"access_key", "secret_key", "session_token", "region"}
+BEDROCK_KEY_BIFROST = {"arn", "deployments", "role_arn", "external_id", "session_name", "batch_s3_config"}
+AZURE_KEY_IMPLEMENTED = {
+    "endpoint", "api_version", "deployments", "client_id", "client_secret", "tenant_id", "scopes",
+}
 
 NETWORK_BIFROST = {
     "base_url", "beta_header_overrides", "ca_cert_pem", "default_request_timeout_in_seconds",

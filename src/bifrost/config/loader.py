@@ -17,6 +17,9 @@ import msgspec
 
 from bifrost.config import known
 from bifrost.config.model import (
+    DEFAULT_AZURE_API_VERSION,
+    AzureKeyConfig,
+    BedrockKeyConfig,
     ClientConfig,
     CustomProviderConfig,
     GatewayConfig,
@@ -253,6 +256,13 @@ def _provider(r: _Reader, name: str, value: Any, version: int) -> ProviderConfig
     network = _network(r, p, obj.get("network_config"), unresolved)
     queue = _queue(r, p, obj.get("concurrency_and_buffer_size"))
     keys = _keys(r, p, obj.get("keys"), version)
+    if (custom.base_provider_type if custom else name) == "azure" and network.base_url is None:
+        for i, key in enumerate(keys):
+            if key.azure is None and not any(x.startswith(f"{p}.keys[{i}].azure_key_config") for x in r.problems):
+                r.problems.append(
+                    f'{p}.keys[{i}].azure_key_config: expected an object with an "endpoint" (the Azure OpenAI '
+                    "resource URL), found nothing; or set network_config.base_url"
+                )
     return ProviderConfig(
         name=name, keys=keys, network=network, queue=queue, custom=custom, unresolved=tuple(unresolved)
     )
@@ -276,17 +286,91 @@ def _keys(r: _Reader, p: str, value: Any, version: int) -> tuple[Key, ...]:
         if isinstance(raw_value, str) and raw_value.startswith("env.") and raw_value[4:] not in r.env:
             unresolved = unset_message(raw_value[4:], f"{kp}.value")
         val = r.string(f"{kp}.value", raw_value) or ""
+        azure, azure_unset = _azure(r, kp, k.get("azure_key_config"))
+        bedrock, bedrock_unset = _bedrock(r, kp, k.get("bedrock_key_config"))
         keys.append(
             Key(
                 name=r.string(f"{kp}.name", k.get("name"), env=False) or f"key-{i}",
                 value=val,
                 models=r.strings(f"{kp}.models", k.get("models")),
                 weight=float(r.number(f"{kp}.weight", k.get("weight"), 1.0, minimum=0, integer=False)),
-                unresolved=unresolved,
+                unresolved=unresolved or azure_unset or bedrock_unset,
                 empty_denies=version >= 2,
+                azure=azure,
+                bedrock=bedrock,
             )
         )
     return tuple(keys)
+
+
+def _bedrock(r: _Reader, kp: str, value: Any) -> tuple[BedrockKeyConfig | None, str | None]:
+    """A key's `bedrock_key_config`, and the unset-variable message if one of its env.VARs is unset."""
+    bp = f"{kp}.bedrock_key_config"
+    b = r.obj(bp, value)
+    if b is None:
+        return None, None
+    r.check_keys(bp, b, known.BEDROCK_KEY_IMPLEMENTED, known.BEDROCK_KEY_BIFROST)
+    unset: list[str] = []
+
+    def field(name: str) -> str | None:
+        raw = b.get(name)
+        if isinstance(raw, str) and raw.startswith("env.") and raw[4:] and raw[4:] not in r.env:
+            unset.append(unset_message(raw[4:], f"{bp}.{name}"))
+        return r.string(f"{bp}.{name}", raw) or None
+
+    cfg = BedrockKeyConfig(access_key=field("access_key"), secret_key=field("secret_key"),
+                           session_token=field("session_token"), region=field("region"))
+    if bool(cfg.access_key) != bool(cfg.secret_key) and not unset:
+        r.problems.append(f"{bp}: access_key and secret_key go together (or leave both out to use the AWS "
+                          "default credential chain)")
+    return cfg, ("; ".join(unset) or None)
+
+
+def _azure(r: _Reader, kp: str, value: Any) -> tuple[AzureKeyConfig | None, str | None]:
+    """A key's `azure_key_config`, and the unset-variable message if one of its env.VARs is unset."""
+    ap = f"{kp}.azure_key_config"
+    a = r.obj(ap, value)
+    if a is None:
+        return None, None
+    r.check_keys(ap, a, known.AZURE_KEY_IMPLEMENTED, set())
+    unset: list[str] = []
+
+    def field(name: str) -> str | None:
+        raw = a.get(name)
+        if isinstance(raw, str) and raw.startswith("env.") and raw[4:] and raw[4:] not in r.env:
+            unset.append(unset_message(raw[4:], f"{ap}.{name}"))
+        return r.string(f"{ap}.{name}", raw)
+
+    raw_endpoint = a.get("endpoint")
+    if raw_endpoint is None or raw_endpoint == "":
+        r.problems.append(f'{ap}.endpoint: expected the Azure OpenAI resource URL '
+                          f'(e.g. "https://my-resource.openai.azure.com" or "env.AZURE_ENDPOINT"), found '
+                          + ("nothing" if raw_endpoint is None else "an empty string"))
+        return None, None
+    endpoint = field("endpoint")
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        r.problem(f"{ap}.endpoint", "an http:// or https:// URL", endpoint)
+    api_version = field("api_version")
+    if api_version == "":
+        r.problem(f"{ap}.api_version", 'an Azure API version such as "2024-10-21"', api_version)
+    deployments: dict[str, str] = {}
+    for model, dep in (r.obj(f"{ap}.deployments", a.get("deployments")) or {}).items():
+        d = r.string(f"{ap}.deployments.{model}", dep)
+        if d:
+            deployments[model] = d
+    entra = {n: field(n) for n in ("client_id", "client_secret", "tenant_id")}
+    given = [n for n in entra if a.get(n) not in (None, "")]
+    if given and len(given) < 3:
+        missing = ", ".join(n for n in entra if n not in given)
+        r.problems.append(f"{ap}: client_id, client_secret and tenant_id go together (Entra ID); missing {missing}")
+    cfg = AzureKeyConfig(
+        endpoint=(endpoint or "").rstrip("/"),
+        api_version=api_version or DEFAULT_AZURE_API_VERSION,
+        deployments=deployments,
+        client_id=entra["client_id"], client_secret=entra["client_secret"], tenant_id=entra["tenant_id"],
+        scopes=r.strings(f"{ap}.scopes", a.get("scopes")),
+    )
+    return cfg, ("; ".join(unset) or None)
 
 
 def _network(r: _Reader, p: str, value: Any, unresolved: list[str]) -> NetworkConfig:

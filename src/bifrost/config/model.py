@@ -16,6 +16,34 @@ DEFAULT_BACKOFF_INITIAL_MS = 500
 DEFAULT_BACKOFF_MAX_MS = 5000
 DEFAULT_STREAM_IDLE_TIMEOUT_S = 60.0
 DEFAULT_MAX_BODY_MB = 100
+DEFAULT_AZURE_API_VERSION = "2024-10-21"  # Bifrost's AzureAPIVersionDefault
+
+
+class AzureKeyConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """A key's `azure_key_config`: where the Azure OpenAI resource lives and how to authenticate."""
+
+    endpoint: str
+    api_version: str = DEFAULT_AZURE_API_VERSION
+    # model name -> deployment name; a model not listed is used as the deployment name.
+    deployments: dict[str, str] = msgspec.field(default_factory=dict)
+    # Microsoft Entra ID (client-credentials flow): all three set -> bearer token instead of api-key.
+    client_id: str | None = None
+    client_secret: str | None = None
+    tenant_id: str | None = None
+    scopes: tuple[str, ...] = ()
+
+    @property
+    def entra(self) -> bool:
+        return bool(self.client_id and self.client_secret and self.tenant_id)
+
+
+class BedrockKeyConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """A key's `bedrock_key_config`: AWS region and static credentials (none: botocore's default chain)."""
+
+    access_key: str | None = None
+    secret_key: str | None = None
+    session_token: str | None = None
+    region: str | None = None
 
 
 class Key(msgspec.Struct, frozen=True, kw_only=True):
@@ -28,6 +56,13 @@ class Key(msgspec.Struct, frozen=True, kw_only=True):
     unresolved: str | None = None
     # Bifrost config `version` 2: an empty models list denies every model.
     empty_denies: bool = False
+    azure: AzureKeyConfig | None = None
+    bedrock: BedrockKeyConfig | None = None
+
+    @property
+    def has_credential(self) -> bool:
+        """A value, or an Azure Entra ID client (which needs no value)."""
+        return bool(self.value) or (self.azure is not None and self.azure.entra) or self.bedrock is not None
 
     def admits(self, model: str) -> bool:
         if not self.models:

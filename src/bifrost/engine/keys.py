@@ -30,7 +30,7 @@ class KeySelector:
                 f"a key's \"models\" list in providers.{self.provider}.keys (or use [\"*\"])",
                 provider=self.provider, model=model,
             )
-        usable = [k for k in admitting if k.unresolved is None and k.value]
+        usable = [k for k in admitting if k.unresolved is None and k.has_credential]
         if not usable:
             reasons = "; ".join(k.unresolved or f"key {k.name!r} has an empty value" for k in admitting)
             raise ConfigError(

@@ -7,7 +7,7 @@ import time
 
 import msgspec
 
-from . import anthropic_wire, responses_wire, wire
+from . import anthropic_wire, azure_wire, bedrock_wire, cohere_wire, gemini_wire, responses_wire, wire
 from .options import DEFAULT_MODELS, MockOptions
 from .protocol import HttpProtocol, Request, chunk, http_response, stream_head
 from .state import MockState, ScriptAction
@@ -77,7 +77,15 @@ class MockApp:
         if route is None and path.startswith(b"/mock/"):
             return self.control(conn, req)
         state.count(path)
+        if cohere_wire.handles(req):
+            return cohere_wire.handle(self, conn, req)
         if route is None:
+            if path.startswith(b"/v1beta/"):
+                return gemini_wire.handle(self, conn, req)
+            if azure_wire.handles(path):
+                return azure_wire.handle(self, conn, req)
+            if path.startswith(b"/model/"):
+                return bedrock_wire.handle(self, conn, req)
             if path.startswith(b"/v1/models/") and req.method == b"GET":
                 return self.model_detail(conn, req)
             if state.records is not None:

@@ -177,6 +177,14 @@ class FastHttpClient:
         Errors before the first event raise here (and may be retried); errors after it are raised
         by the iterator as `UpstreamConnectionError` / `UpstreamTimeoutError`.
         """
+        return await self._stream(url, headers, body, _Events)
+
+    async def stream_bytes(self, url: str, headers: Mapping[str, str], body: bytes) -> AsyncIterator[bytes]:
+        """Like `stream`, but the iterator yields the raw (decompressed) body as it arrives: for binary
+        event streams (AWS `application/vnd.amazon.eventstream`)."""
+        return await self._stream(url, headers, body, _Bytes)  # type: ignore[return-value]
+
+    async def _stream(self, url: str, headers: Mapping[str, str], body: bytes, cls: type[_Events]) -> _Events:
         loop = asyncio.get_running_loop()
         try:
             pool, target, host = self._route(url, loop)
@@ -197,7 +205,7 @@ class FastHttpClient:
             status, ra = conn.status, conn.retry_after
             data = await self._error_body(pool, conn, loop)
             raise upstream_error(self.provider, status, data, {"Retry-After": ra} if ra is not None else _NO_HEADERS)
-        return _Events(self.provider, self._idle_s, pool, conn, loop)
+        return cls(self.provider, self._idle_s, pool, conn, loop)
 
     def _redirect(self, status: int, location: str | None) -> BifrostError:
         p = self.provider
@@ -367,6 +375,23 @@ class _Events:
                 self._end(False)
             except Exception:  # the loop may be closed already
                 pass
+
+
+class _Bytes(_Events):
+    """The raw body chunks of one answer (`stream_bytes`); same socket handling as `_Events`."""
+
+    __slots__ = ()
+
+    def _feed(self, chunk: bytes | None) -> None:
+        z = self.z
+        if chunk is not None:
+            data = z.decompress(chunk) if z is not None else chunk
+        else:
+            data = z.flush() if z is not None else b""
+        if data:
+            self.evs.append(data)  # type: ignore[arg-type]
+        if chunk is None:
+            self._end(True)
 
 
 def _check(ref: weakref.ref[_Events]) -> None:

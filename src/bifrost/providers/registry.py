@@ -21,14 +21,42 @@ def _anthropic(config: ProviderConfig) -> Provider:
     return AnthropicProvider(config)
 
 
+def _gemini(config: ProviderConfig) -> Provider:
+    from bifrost.providers.gemini.client import GeminiProvider
+
+    return GeminiProvider(config)
+
+
+def _azure(config: ProviderConfig) -> Provider:
+    from bifrost.providers.azure.client import AzureProvider
+
+    return AzureProvider(config)
+
+
+def _bedrock(config: ProviderConfig) -> Provider:
+    from bifrost.providers.bedrock.client import BedrockProvider
+
+    return BedrockProvider(config)
+
+
+def _cohere(config: ProviderConfig) -> Provider:
+    from bifrost.providers.cohere.client import CohereProvider
+
+    return CohereProvider(config)
+
+
 # Native (non-OpenAI wire format) providers: name -> (builder, standard API-key variable).
 NATIVE: dict[str, tuple[Callable[[ProviderConfig], Provider], str | None]] = {
     "anthropic": (_anthropic, "ANTHROPIC_API_KEY"),
+    "cohere": (_cohere, "COHERE_API_KEY"),
+    "gemini": (_gemini, "GEMINI_API_KEY"),
+    "bedrock": (_bedrock, "AWS_BEARER_TOKEN_BEDROCK"),
+    "azure": (_azure, None),
 }
 
 # Providers in Bifrost's config schema that this version does not implement yet.
 NOT_YET_IMPLEMENTED = frozenset({
-    "azure", "bedrock", "bedrock_mantle", "cohere", "vertex", "gemini", "replicate",
+    "bedrock_mantle", "vertex", "replicate",
     "elevenlabs", "runway", "runware", "sarvam", "deepgram",
 })
 

@@ -1,0 +1,1 @@
+"""Azure OpenAI: OpenAI's wire format at per-deployment URLs, with api-key or Entra ID auth."""

@@ -1,0 +1,182 @@
+"""AWS Bedrock provider over the Converse API: I/O only; translation lives in `translate.py`.
+
+POST {endpoint}/model/{modelId}/converse and /converse-stream, endpoint
+`https://bedrock-runtime.{region}.amazonaws.com` (region: the key's `bedrock_key_config.region`, else
+AWS_REGION / AWS_DEFAULT_REGION, else us-east-1; `network_config.base_url` overrides the endpoint).
+
+Authentication, per key: `bedrock_key_config.access_key` + `secret_key` (+ `session_token`) -> SigV4
+(service "bedrock"); else a key `value` -> `Authorization: Bearer <value>` (a Bedrock API key, as
+AWS_BEARER_TOKEN_BEDROCK); else botocore's default credential chain (env, profile, SSO, IMDS...) -> SigV4.
+The stream answer is AWS's binary event stream (`application/vnd.amazon.eventstream`), decoded with
+botocore's EventStreamBuffer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import msgspec
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.eventstream import EventStreamBuffer, ParserError
+
+from bifrost.config.model import Key, ProviderConfig
+from bifrost.providers.bedrock.translate import ConverseStreamToChat, chat_to_converse, converse_response_to_chat
+from bifrost.providers.fasthttp import FastHttpClient
+from bifrost.providers.openai_compat import usage_of
+from bifrost.schemas.errors import BifrostError, RequestError, UpstreamError
+from bifrost.schemas.inference import InferenceRequest, StreamEvent, Usage
+
+DEFAULT_REGION = "us-east-1"
+SUPPORTED = frozenset({"chat_completion", "chat_completion_stream"})
+_encode = msgspec.json.encode
+_decode = msgspec.json.decode
+# Exception event types of ConverseStream -> HTTP status
+_EXCEPTION_STATUS = {
+    "throttlingException": 429, "validationException": 400, "accessDeniedException": 403,
+    "resourceNotFoundException": 404, "modelStreamErrorException": 424, "serviceUnavailableException": 503,
+    "modelTimeoutException": 408, "internalServerException": 500,
+}
+
+
+def endpoint_for(region: str) -> str:
+    return f"https://bedrock-runtime.{region}.amazonaws.com"
+
+
+class BedrockProvider:
+    keyless = False
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.name = config.name
+        self.config = config
+        net = config.network
+        self._base = net.base_url.rstrip("/") if net.base_url else None
+        allowed = config.custom.allowed_requests if config.custom else None
+        self._supported = SUPPORTED if allowed is None else frozenset(t for t in SUPPORTED if allowed.get(t))
+        self.http = FastHttpClient(config.name, max_conns=net.max_conns_per_host, timeout_s=net.timeout_s,
+                                   stream_idle_timeout_s=net.stream_idle_timeout_s)
+        self._extra = dict(net.extra_headers)
+        self._chain: Any = None  # botocore's default-chain credentials, resolved once
+        self._chain_done = False
+
+    def supports(self, request_type: str, stream: bool) -> bool:
+        return (request_type + "_stream" if stream else request_type) in self._supported
+
+    def _region(self, key: Key | None) -> str:
+        if key is not None and key.bedrock is not None and key.bedrock.region:
+            return key.bedrock.region
+        return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+    def _url(self, key: Key | None, model: str, op: str) -> str:
+        base = self._base or endpoint_for(self._region(key))
+        return f"{base}/model/{quote(model, safe='')}/{op}"
+
+    async def _default_credentials(self) -> Any:
+        if not self._chain_done:
+            def resolve() -> Any:
+                import botocore.session
+
+                return botocore.session.get_session().get_credentials()
+
+            self._chain = await asyncio.to_thread(resolve)
+            self._chain_done = True
+        return self._chain
+
+    async def _headers(self, key: Key | None, url: str, body: bytes, extra: dict[str, str] | None,
+                       accept: str) -> dict[str, str]:
+        base = {"Content-Type": "application/json", "Accept": accept}
+        bk = key.bedrock if key is not None else None
+        creds: Any = None
+        if bk is not None and bk.access_key and bk.secret_key:
+            creds = Credentials(bk.access_key, bk.secret_key, bk.session_token)
+        elif key is not None and key.value:
+            h = {**base, "Authorization": "Bearer " + key.value}
+            return {**h, **self._extra, **(extra or {})}
+        else:
+            creds = await self._default_credentials()
+            if creds is None:
+                raise BifrostError(
+                    f"no AWS credentials for {self.name}: set bedrock_key_config.access_key/secret_key, a Bedrock "
+                    "API key as the key value, or configure the AWS default credential chain",
+                    status=401, type="authentication_error", provider=self.name)
+            if hasattr(creds, "get_frozen_credentials"):
+                creds = await asyncio.to_thread(creds.get_frozen_credentials)
+        req = AWSRequest(method="POST", url=url, data=body, headers=base)
+        SigV4Auth(creds, "bedrock", self._region(key)).add_auth(req)
+        return {**dict(req.headers.items()), **self._extra, **(extra or {})}
+
+    def _body(self, req: InferenceRequest) -> bytes:
+        chat = {k: v for k, v in req.body.items() if k != "model"}
+        try:
+            return _encode(chat_to_converse(chat))
+        except ValueError as exc:
+            raise RequestError(str(exc), provider=self.name, model=req.target.model) from None
+
+    async def send(self, req: InferenceRequest, key: Key | None) -> tuple[bytes, Usage | None]:
+        url = self._url(key, req.target.model, "converse")
+        body = self._body(req)
+        headers = await self._headers(key, url, body, req.extra_headers, "application/json")
+        data = await self.http.request("POST", url, headers, body)
+        try:
+            resp = _decode(data)
+        except msgspec.DecodeError:
+            raise BifrostError(f"{self.name} returned a response that is not JSON", provider=self.name) from None
+        out = _encode(converse_response_to_chat(resp, req.target.model))
+        return out, usage_of(out)
+
+    async def open_stream(self, req: InferenceRequest, key: Key | None) -> AsyncIterator[StreamEvent]:
+        url = self._url(key, req.target.model, "converse-stream")
+        body = self._body(req)
+        headers = await self._headers(key, url, body, req.extra_headers, "application/vnd.amazon.eventstream")
+        chunks = await self.http.stream_bytes(url, headers, body)
+        return _chat_chunks(self.name, chunks, req.target.model)
+
+    async def list_models(self, key: Key | None) -> list[dict[str, Any]]:
+        return []
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+def _header(v: Any) -> str:
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+async def _chat_chunks(provider: str, chunks: AsyncIterator[bytes], model: str) -> AsyncIterator[StreamEvent]:
+    """AWS event-stream frames in, OpenAI chat.completion.chunk events out."""
+    conv = ConverseStreamToChat(model)
+    buf = EventStreamBuffer()
+    try:
+        async for data in chunks:
+            buf.add_data(data)
+            try:
+                messages = list(buf)
+            except ParserError as exc:  # CRC / framing errors
+                raise BifrostError(f"{provider} sent a malformed event stream: {exc}", status=502,
+                                   provider=provider) from None
+            for msg in messages:
+                headers = msg.headers
+                mtype = _header(headers.get(":message-type", "event"))
+                try:
+                    payload = _decode(msg.payload) if msg.payload else {}
+                except msgspec.DecodeError:
+                    payload = {}
+                if mtype != "event":
+                    kind = _header(headers.get(":exception-type") or headers.get(":error-code") or "error")
+                    message = (payload.get("message") if isinstance(payload, dict) else None) or _header(
+                        headers.get(":error-message", "")) or kind
+                    raise UpstreamError(message, status=_EXCEPTION_STATUS.get(kind, 500), type=kind,
+                                        provider=provider)
+                if not isinstance(payload, dict):
+                    continue
+                for chunk in conv.feed(_header(headers.get(":event-type", "")), payload):
+                    yield StreamEvent(_encode(chunk))
+    finally:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()

@@ -1,0 +1,1 @@
+"""Cohere v2 API: the native provider (`client.py`) and the pure translators (`translate.py`)."""

@@ -1,0 +1,115 @@
+"""`/bedrock/model/{modelId}/converse` and `/converse-stream`: the Bedrock Converse API (boto3's
+`bedrock-runtime` client) in front of any configured provider.
+
+`modelId` is `provider/model` ("openai/gpt-4o-mini", "bedrock/anthropic.claude-3-haiku-20240307-v1:0");
+boto3 sends it URL-encoded (`%2F`, `%3A`). The request is translated to the neutral (OpenAI) format,
+routed like any other request, and the answer translated back: JSON for converse, AWS's binary event
+stream for converse-stream. Errors are AWS-shaped (`{"message"}` + `x-amzn-ErrorType`). The client's
+SigV4 headers are its credential to the gateway; they are not verified and never sent upstream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import unquote
+
+import msgspec
+
+from bifrost.engine.core import Engine
+from bifrost.providers.bedrock.eventstream import encode_message
+from bifrost.providers.bedrock.translate import ChatStreamToConverse, chat_response_to_converse, converse_to_chat
+from bifrost.schemas import inference as I
+from bifrost.schemas.errors import BifrostError, RequestError
+from bifrost.schemas.inference import InferenceRequest, InferenceStream
+from bifrost.server.asgi import JSON_HEADERS, Receive, Scope, Send, read_body, send_bytes, stream_sse
+from bifrost.server.inference import new_context
+
+PREFIX = "/bedrock/model/"
+STREAM_HEADERS = [(b"content-type", b"application/vnd.amazon.eventstream")]
+_decode = msgspec.json.decode
+_encode = msgspec.json.encode
+_ERROR_TYPES = {400: "ValidationException", 401: "UnrecognizedClientException", 403: "AccessDeniedException",
+                404: "ResourceNotFoundException", 408: "ModelTimeoutException", 413: "ValidationException",
+                429: "ThrottlingException", 503: "ServiceUnavailableException"}
+
+
+def error_type(status: int) -> str:
+    return _ERROR_TYPES.get(status) or ("InternalServerException" if status >= 500 else "ValidationException")
+
+
+async def send_bedrock_error(send: Send, err: BifrostError) -> int:
+    headers = [*JSON_HEADERS, (b"x-amzn-errortype", error_type(err.status).encode())]
+    await send_bytes(send, err.status, _encode({"message": err.message}), headers)
+    return err.status
+
+
+def parse_path(path: str) -> tuple[str, bool]:
+    """(model, stream) from `.../bedrock/model/{modelId}/converse[-stream]`."""
+    rest = path[path.index(PREFIX) + len(PREFIX):]
+    model, sep, op = rest.rpartition("/")
+    if not sep or not model or op not in ("converse", "converse-stream"):
+        raise RequestError(f"unknown operation {path}; supported: /model/{{modelId}}/converse and "
+                           "/converse-stream", status=404)
+    return unquote(model), op == "converse-stream"
+
+
+async def bedrock_route(state: Any, scope: Scope, receive: Receive, send: Send) -> int:
+    try:
+        model, stream = parse_path(scope["path"])
+        if scope["method"] != "POST":
+            raise RequestError(f"method not allowed on {scope['path']}; use POST", status=405)
+        raw = await read_body(scope, receive, state.max_body)
+        try:
+            body = _decode(raw) if raw.strip() else None
+        except msgspec.DecodeError:
+            body = None
+        if not isinstance(body, dict):
+            raise RequestError("the body must be a JSON object")
+        engine: Engine = state.engine
+        target = engine.resolve(model)
+        try:
+            chat = converse_to_chat(body)
+        except ValueError as exc:
+            raise RequestError(str(exc)) from None
+        req = InferenceRequest(request_type=I.CHAT, target=target, body=chat, stream=stream, model_requested=model,
+                               client_wants_usage=True)
+        result = await engine.handle(req, new_context(scope))
+    except BifrostError as exc:
+        return await send_bedrock_error(send, exc)
+    if isinstance(result, InferenceStream):
+        await stream_sse(send, receive, _events(result), headers=STREAM_HEADERS, on_error=_stream_error)
+        return 200
+    try:
+        out = chat_response_to_converse(_decode(result.body))
+    except (msgspec.DecodeError, ValueError):
+        return await send_bedrock_error(send, BifrostError("the provider's answer was not valid JSON", status=502))
+    await send_bytes(send, 200, _encode(out), JSON_HEADERS)
+    return 200
+
+
+async def _events(stream: InferenceStream) -> AsyncIterator[bytes]:
+    conv = ChatStreamToConverse()
+    events = stream.events
+    try:
+        async for ev in events:
+            if ev.data == b"[DONE]" or ev.data[:1] != b"{":
+                continue
+            chunk: Any = _decode(ev.data)
+            out = conv.feed(chunk)
+            if out:
+                yield b"".join(encode_message(t, _encode(p)) for t, p in out)
+        yield b"".join(encode_message(t, _encode(p)) for t, p in conv.finish())
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _stream_error(err: BifrostError) -> bytes:
+    kind = error_type(err.status)
+    return encode_message(kind[0].lower() + kind[1:], _encode({"message": err.message}), message_type="exception")
+
+
+ROUTES: dict[str, Any] = {}
+PREFIXES = [(PREFIX, bedrock_route)]

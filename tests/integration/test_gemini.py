@@ -252,3 +252,11 @@ def test_gemini_error_inside_a_stream_reaches_both_sdks(gw: Gateway, mock: Mock)
         for chunk in client.models.generate_content_stream(model="gemini/gemini-midstream", contents="hi"):
             got.append(chunk.text)
     assert got and e2.value.code == 503 and "overloaded" in (e2.value.message or "").lower()
+
+
+def test_prefix_routes_are_labelled_by_prefix_in_metrics(gw: Gateway) -> None:
+    _genai(gw).models.generate_content(model="openai/gpt-4o-mini", contents="hi")
+    _, _, body = http("GET", gw.url + "/metrics")
+    lines = [ln for ln in body.decode().splitlines() if ln.startswith("http_requests_total{")]
+    assert any('path="/genai/v1beta/models/*"' in ln for ln in lines), lines
+    assert not any("gpt-4o-mini" in ln for ln in lines), "a model name leaked into the path label"

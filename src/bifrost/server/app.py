@@ -130,7 +130,8 @@ def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[No
             elif method == "OPTIONS":
                 status = await preflight(scope, send)
             elif (native := integrations.find(path)) is not None:
-                status = await native(state, scope, receive, send)
+                route, handler = native
+                status = await handler(state, scope, receive, send)
             else:
                 route = "unmatched"
                 status = await send_error(send, RequestError(f"Route not found: {path}", status=404,

@@ -30,11 +30,13 @@ def normalize(path: str) -> str:
     return path
 
 
-def find(path: str) -> Handler | None:
+def find(path: str) -> tuple[str, Handler] | None:
+    """(route label for metrics, handler): a prefix route is labelled by its prefix, so model names
+    inside paths (`/genai/v1beta/models/{model}:...`) never become metric labels."""
     h = ROUTES.get(path)
     if h is not None:
-        return h
+        return path, h
     for prefix, handler in PREFIXES:
         if path.startswith(prefix):
-            return handler
+            return prefix + "*", handler
     return None

@@ -255,7 +255,8 @@ def test_gemini_error_inside_a_stream_reaches_both_sdks(gw: Gateway, mock: Mock)
 
 
 def test_prefix_routes_are_labelled_by_prefix_in_metrics(gw: Gateway) -> None:
-    _genai(gw).models.generate_content(model="openai/gpt-4o-mini", contents="hi")
+    client = _genai(gw)  # keep a reference: the SDK closes its HTTP client when collected
+    client.models.generate_content(model="openai/gpt-4o-mini", contents="hi")
     _, _, body = http("GET", gw.url + "/metrics")
     lines = [ln for ln in body.decode().splitlines() if ln.startswith("http_requests_total{")]
     assert any('path="/genai/v1beta/models/*"' in ln for ln in lines), lines

@@ -44,6 +44,7 @@ def _last(mock: Mock, path: str) -> dict[str, Any]:
 
 # --- OpenAI SDK -> gateway -> Anthropic upstream -------------------------------------------------
 
+@pytest.mark.conformance("openai", "anthropic", "chat", "usage")
 def test_openai_sdk_to_anthropic_provider(gw: Gateway, mock: Mock) -> None:
     mock.reset()
     r = gw.openai().chat.completions.create(
@@ -64,6 +65,7 @@ def test_openai_sdk_to_anthropic_provider(gw: Gateway, mock: Mock) -> None:
     assert r.usage is not None and r.usage.completion_tokens == direct.usage.output_tokens
 
 
+@pytest.mark.conformance("openai", "anthropic", "stream", "tools", "streamed tools")
 def test_openai_sdk_stream_and_tools_to_anthropic_provider(gw: Gateway, mock: Mock) -> None:
     client = gw.openai()
     text = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
@@ -87,6 +89,7 @@ def test_openai_sdk_stream_and_tools_to_anthropic_provider(gw: Gateway, mock: Mo
     assert json.loads(streamed.function.arguments) == json.loads(call.function.arguments)
 
 
+@pytest.mark.conformance("openai", "anthropic", "errors")
 def test_anthropic_upstream_error_keeps_status_and_message(gw: Gateway, mock: Mock) -> None:
     mock.script({"status": 529, "model": "claude-overloaded"})
     with pytest.raises(openai.APIStatusError) as e:
@@ -100,6 +103,7 @@ def test_anthropic_upstream_error_keeps_status_and_message(gw: Gateway, mock: Mo
 
 # --- Anthropic SDK -> /anthropic/v1/messages -> any provider --------------------------------------
 
+@pytest.mark.conformance("anthropic", "openai", "chat", "usage")
 def test_anthropic_sdk_to_openai_provider(gw: Gateway, mock: Mock) -> None:
     mock.reset()
     msg = _anthropic_client(gw).messages.create(
@@ -118,6 +122,7 @@ def test_anthropic_sdk_to_openai_provider(gw: Gateway, mock: Mock) -> None:
     assert msg.stop_reason == "end_turn" and msg.usage.output_tokens == direct.usage.completion_tokens
 
 
+@pytest.mark.conformance("anthropic", "openai", "stream", "tools", "streamed tools")
 def test_anthropic_sdk_stream_and_tools_to_openai_provider(gw: Gateway, mock: Mock) -> None:
     client = _anthropic_client(gw)
     with client.messages.stream(model="openai/gpt-4o-mini", max_tokens=200,
@@ -140,6 +145,7 @@ def test_anthropic_sdk_stream_and_tools_to_openai_provider(gw: Gateway, mock: Mo
     assert s_use.name == "get_weather" and s_use.input == use.input
 
 
+@pytest.mark.conformance("anthropic", "anthropic", "chat")
 def test_anthropic_sdk_to_anthropic_provider_round_trip(gw: Gateway, mock: Mock) -> None:
     msg = _anthropic_client(gw).messages.create(
         model="anthropic/claude-3-5-haiku-latest", max_tokens=300, system="sys",
@@ -150,6 +156,7 @@ def test_anthropic_sdk_to_anthropic_provider_round_trip(gw: Gateway, mock: Mock)
     assert msg.content[0].text
 
 
+@pytest.mark.conformance("anthropic", "openai", "errors")
 def test_anthropic_route_errors_use_anthropic_error_shape(gw: Gateway) -> None:
     client = _anthropic_client(gw)
     with pytest.raises(anthropic.BadRequestError) as e:

@@ -93,6 +93,7 @@ def data_of(block: str) -> str:
 
 # --------------------------------------------------------------------------- chat completions
 
+@pytest.mark.conformance("openai", "openai", "chat", "usage")
 def test_chat_completion_json(client: openai.OpenAI, direct: openai.OpenAI, mock: Mock) -> None:
     resp = client.chat.completions.create(model="openai/gpt-4o-mini", messages=MSGS,
                                           extra_body={"my_custom_field": 1, "fallbacks": []})
@@ -128,6 +129,7 @@ def test_chat_unknown_fields_pass_through_unchanged(client: openai.OpenAI, mock:
     assert got["body"]["temperature"] == 0.25
 
 
+@pytest.mark.conformance("openai", "openai", "stream")
 def test_chat_stream_sdk(client: openai.OpenAI, direct: openai.OpenAI, mock: Mock) -> None:
     chunks = list(client.chat.completions.create(model="openai/gpt-4o-mini", messages=MSGS, stream=True))
     ref = list(direct.chat.completions.create(model="gpt-4o-mini", messages=MSGS, stream=True))
@@ -197,6 +199,7 @@ def test_chat_stream_sdk_include_usage(client: openai.OpenAI) -> None:
 
 # --------------------------------------------------------------------------- tool calls
 
+@pytest.mark.conformance("openai", "openai", "tools")
 def test_tool_call_json(client: openai.OpenAI, direct: openai.OpenAI, mock: Mock) -> None:
     resp = client.chat.completions.create(model="openai/gpt-4o-mini", messages=MSGS, tools=[WEATHER_TOOL])
     ref = direct.chat.completions.create(model="gpt-4o-mini", messages=MSGS, tools=[WEATHER_TOOL])
@@ -212,6 +215,7 @@ def test_tool_call_json(client: openai.OpenAI, direct: openai.OpenAI, mock: Mock
     assert got["body"]["tools"] == [WEATHER_TOOL]
 
 
+@pytest.mark.conformance("openai", "openai", "streamed tools")
 def test_tool_call_streamed(client: openai.OpenAI, direct: openai.OpenAI, mock: Mock) -> None:
     with client.chat.completions.stream(model="openai/gpt-4o-mini", messages=MSGS, tools=[WEATHER_TOOL]) as s:
         deltas = [ev for ev in s if ev.type == "tool_calls.function.arguments.delta"]
@@ -246,6 +250,7 @@ def test_tool_call_streamed_manual_reassembly(client: openai.OpenAI) -> None:
 
 # --------------------------------------------------------------------------- embeddings
 
+@pytest.mark.conformance("openai", "openai", "embeddings")
 def test_embeddings_sdk_default_base64(client: openai.OpenAI, direct: openai.OpenAI, mock: Mock) -> None:
     resp = client.embeddings.create(model="openai/text-embedding-3-small", input=["hello", "world"])
     ref = direct.embeddings.create(model="text-embedding-3-small", input=["hello", "world"],

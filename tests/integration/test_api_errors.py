@@ -178,6 +178,7 @@ def test_bare_model_offered_by_one_provider_resolves(gw: Gateway, mock: Mock) ->
 
 # --------------------------------------------------------------------------- upstream errors
 
+@pytest.mark.conformance("openai", "openai", "errors")
 def test_upstream_404_passes_through(gw: Gateway, mock: Mock) -> None:
     status, err = post(gw, {"model": "openai/mock-fail-404", "messages": MSGS})
     direct_status, _, direct_body = http("POST", mock.url + CHAT, {"model": "mock-fail-404", "messages": MSGS})

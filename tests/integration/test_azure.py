@@ -40,6 +40,7 @@ def _last(mock: Mock, path: str) -> dict[str, Any]:
 
 # --- OpenAI SDK -> gateway -> Azure upstream --------------------------------------------------------
 
+@pytest.mark.conformance("openai", "azure", "chat", "usage")
 def test_openai_sdk_to_azure_provider(gw: Gateway, mock: Mock) -> None:
     mock.reset()
     r = gw.openai().chat.completions.create(model="azure/gpt-4o-mini",
@@ -63,6 +64,7 @@ def test_deployment_mapping(gw: Gateway, mock: Mock) -> None:
     assert r.model == "my-gpt4o-deployment"
 
 
+@pytest.mark.conformance("openai", "azure", "stream", "embeddings")
 def test_azure_stream_text_and_embeddings(gw: Gateway, mock: Mock) -> None:
     client = gw.openai()
     chunks = list(client.chat.completions.create(model="azure/gpt-4o-mini", stream=True,
@@ -88,6 +90,7 @@ def test_azure_stream_text_and_embeddings(gw: Gateway, mock: Mock) -> None:
     assert sent["headers"]["api-key"] == "az-upstream-key"
 
 
+@pytest.mark.conformance("openai", "azure", "errors")
 def test_azure_upstream_error_keeps_status_and_message(gw: Gateway, mock: Mock) -> None:
     mock.script({"status": 429, "model": "azure-limited", "error_message": "Rate limit exceeded for deployment"})
     with pytest.raises(openai.APIStatusError) as e:
@@ -197,6 +200,7 @@ def _azure_client(gw: Gateway) -> openai.AzureOpenAI:
                               max_retries=0)
 
 
+@pytest.mark.conformance("azure", "openai", "chat", "stream", "embeddings")
 def test_azure_sdk_to_openai_provider(gw: Gateway, mock: Mock) -> None:
     mock.reset()
     client = _azure_client(gw)
@@ -216,6 +220,7 @@ def test_azure_sdk_to_openai_provider(gw: Gateway, mock: Mock) -> None:
     assert _last(mock, "/v1/embeddings")["body"]["model"] == "text-embedding-3-small"
 
 
+@pytest.mark.conformance("azure", "openai", "errors")
 def test_azure_route_with_encoded_slash_and_errors(gw: Gateway, mock: Mock) -> None:
     body = {"messages": [{"role": "user", "content": "hi"}]}
     status, _, out = http("POST", gw.url + f"/openai/deployments/openai%2Fgpt-4o-mini/chat/completions"

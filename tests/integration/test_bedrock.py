@@ -41,6 +41,7 @@ def _last(mock: Mock, op: str) -> dict[str, Any]:
     return reqs[-1]
 
 
+@pytest.mark.conformance("openai", "bedrock", "chat", "usage")
 def test_chat_is_sigv4_signed_converse(gw: Gateway, mock: Mock) -> None:
     mock.reset()
     r = gw.openai().chat.completions.create(
@@ -77,6 +78,7 @@ def _verify_signature(mock: Mock, sent: dict[str, Any], auth: str) -> None:
     assert auth.endswith("Signature=" + expected)
 
 
+@pytest.mark.conformance("openai", "bedrock", "stream")
 def test_stream_over_binary_event_stream(gw: Gateway, mock: Mock) -> None:
     mock.reset()
     chunks = list(gw.openai().chat.completions.create(
@@ -91,6 +93,7 @@ def test_stream_over_binary_event_stream(gw: Gateway, mock: Mock) -> None:
     assert sent["headers"]["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
 
 
+@pytest.mark.conformance("openai", "bedrock", "tools", "streamed tools")
 def test_tools_plain_and_streamed(gw: Gateway, mock: Mock) -> None:
     client = gw.openai()
     r = client.chat.completions.create(model="bedrock/" + MODEL, tools=[TOOL], tool_choice="required",
@@ -119,6 +122,7 @@ def test_tools_plain_and_streamed(gw: Gateway, mock: Mock) -> None:
                                                                    "status": "success"}}]}
 
 
+@pytest.mark.conformance("openai", "bedrock", "errors")
 def test_upstream_error_keeps_status(gw: Gateway) -> None:
     import openai
 
@@ -156,6 +160,7 @@ def _boto(gw: Gateway) -> Any:
                         config=Config(retries={"max_attempts": 1}))
 
 
+@pytest.mark.conformance("bedrock", "openai", "chat", "usage")
 def test_boto3_converse_to_openai_provider(gw: Gateway, mock: Mock) -> None:
     mock.reset()
     r = _boto(gw).converse(modelId="openai/gpt-4o-mini", system=[{"text": "be brief"}],
@@ -171,6 +176,7 @@ def test_boto3_converse_to_openai_provider(gw: Gateway, mock: Mock) -> None:
     assert r["usage"]["outputTokens"] > 0 and r["usage"]["inputTokens"] > 0
 
 
+@pytest.mark.conformance("bedrock", "openai", "stream", "tools", "streamed tools")
 def test_boto3_converse_stream_and_tools(gw: Gateway, mock: Mock) -> None:
     client = _boto(gw)
     events = list(client.converse_stream(modelId="openai/gpt-4o-mini",
@@ -210,6 +216,7 @@ def test_boto3_converse_stream_and_tools(gw: Gateway, mock: Mock) -> None:
     assert msgs[2] == {"role": "tool", "tool_call_id": use["toolUseId"], "content": "sunny"}
 
 
+@pytest.mark.conformance("bedrock", "openai", "errors")
 def test_boto3_errors_are_aws_shaped(gw: Gateway) -> None:
     from botocore.exceptions import ClientError
 

@@ -56,6 +56,7 @@ def _last(mock: Mock, path: str) -> dict[str, Any]:
 
 # --- OpenAI SDK -> gateway -> Gemini upstream ----------------------------------------------------
 
+@pytest.mark.conformance("openai", "gemini", "chat", "usage")
 def test_openai_sdk_to_gemini_provider(gw: Gateway, mock: Mock) -> None:
     mock.reset()
     r = gw.openai().chat.completions.create(
@@ -75,6 +76,7 @@ def test_openai_sdk_to_gemini_provider(gw: Gateway, mock: Mock) -> None:
     assert r.usage is not None and r.usage.completion_tokens == d.usage_metadata.candidates_token_count
 
 
+@pytest.mark.conformance("openai", "gemini", "stream", "tools", "streamed tools")
 def test_openai_sdk_stream_and_tools_to_gemini_provider(gw: Gateway, mock: Mock) -> None:
     client = gw.openai()
     chunks = list(client.chat.completions.create(
@@ -108,6 +110,7 @@ def test_openai_sdk_stream_and_tools_to_gemini_provider(gw: Gateway, mock: Mock)
     assert final.choices[0].message.tool_calls[0].function.name == "get_weather"
 
 
+@pytest.mark.conformance("openai", "gemini", "embeddings")
 def test_openai_sdk_embeddings_to_gemini_provider(gw: Gateway, mock: Mock) -> None:
     client = gw.openai()
     one = client.embeddings.create(model="gemini/text-embedding-004", input="hello")
@@ -120,6 +123,7 @@ def test_openai_sdk_embeddings_to_gemini_provider(gw: Gateway, mock: Mock) -> No
     assert len(sent["requests"]) == 2 and sent["requests"][0]["outputDimensionality"] == 8
 
 
+@pytest.mark.conformance("openai", "gemini", "errors")
 def test_gemini_upstream_error_keeps_status_and_message(gw: Gateway, mock: Mock) -> None:
     mock.script({"status": 429, "model": "gemini-quota", "error_message": "Quota exceeded (mock)"})
     with pytest.raises(openai.APIStatusError) as e:
@@ -136,6 +140,7 @@ def test_gemini_models_in_listing(gw: Gateway) -> None:
 
 # --- google-genai SDK -> /genai -> any provider --------------------------------------------------
 
+@pytest.mark.conformance("genai", "openai", "chat", "usage")
 def test_genai_sdk_to_openai_provider(gw: Gateway, mock: Mock) -> None:
     mock.reset()
     client = _genai(gw)  # keep a reference: the SDK closes its HTTP client when the Client is collected
@@ -154,6 +159,7 @@ def test_genai_sdk_to_openai_provider(gw: Gateway, mock: Mock) -> None:
     assert r.usage_metadata.candidates_token_count == direct.usage.completion_tokens
 
 
+@pytest.mark.conformance("genai", "openai", "stream", "tools", "embeddings")
 def test_genai_sdk_stream_tools_embeddings_count_to_openai_provider(gw: Gateway, mock: Mock) -> None:
     client = _genai(gw)
     chunks = list(client.models.generate_content_stream(model="openai/gpt-4o-mini", contents="hi"))
@@ -187,6 +193,7 @@ def test_genai_sdk_stream_tools_embeddings_count_to_openai_provider(gw: Gateway,
     assert 5 <= n.total_tokens <= 20
 
 
+@pytest.mark.conformance("genai", "gemini", "chat")
 def test_genai_sdk_to_gemini_provider_round_trip(gw: Gateway, mock: Mock) -> None:
     client = _genai(gw)
     r = client.models.generate_content(model="gemini/gemini-2.5-flash", contents="hello",
@@ -212,6 +219,7 @@ def test_genai_model_with_encoded_slash_and_no_alt_sse(gw: Gateway) -> None:
     assert status == 200 and isinstance(items, list) and items[-1]["candidates"][0]["finishReason"] == "STOP"
 
 
+@pytest.mark.conformance("genai", "openai", "errors")
 def test_genai_route_errors_use_google_error_shape(gw: Gateway) -> None:
     client = _genai(gw)
     with pytest.raises(errors.ClientError) as e:

@@ -415,6 +415,7 @@ def test_body_over_the_limit_gets_413(tmp_path: Path, mock: Mock) -> None:
         assert_healthy(gw)
 
 
+@pytest.mark.conformance("openai", "openai", "images in")
 def test_ten_mb_image_passes_through_unchanged(tmp_path: Path, mock: Mock) -> None:
     mock.reset()
     with gateway(tmp_path, {"providers": {"openai": openai_provider(mock)}}) as gw:

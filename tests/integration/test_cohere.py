@@ -44,6 +44,7 @@ def _last(mock: Mock, path: str) -> dict[str, Any]:
 
 # --- OpenAI SDK -> gateway -> Cohere upstream ----------------------------------------------------
 
+@pytest.mark.conformance("openai", "cohere", "chat", "usage")
 def test_openai_sdk_to_cohere_provider(gw: Gateway, mock: Mock) -> None:
     mock.reset()
     r = gw.openai().chat.completions.create(
@@ -63,6 +64,7 @@ def test_openai_sdk_to_cohere_provider(gw: Gateway, mock: Mock) -> None:
     assert r.usage is not None and r.usage.completion_tokens == direct.usage.tokens.output_tokens
 
 
+@pytest.mark.conformance("openai", "cohere", "stream", "tools", "streamed tools", "embeddings")
 def test_openai_sdk_stream_tools_and_embeddings_to_cohere_provider(gw: Gateway, mock: Mock) -> None:
     client = gw.openai()
     chunks = list(client.chat.completions.create(
@@ -117,6 +119,7 @@ def test_cohere_provider_lists_models(gw: Gateway, mock: Mock) -> None:
     assert _last(mock, "/v1/models")["headers"]["authorization"] == "Bearer co-upstream"
 
 
+@pytest.mark.conformance("openai", "cohere", "errors")
 def test_cohere_upstream_error_keeps_status_and_message(gw: Gateway, mock: Mock) -> None:
     mock.script({"status": 429, "model": "command-limited"})
     with pytest.raises(openai.APIStatusError) as e:
@@ -141,6 +144,7 @@ def test_cohere_stream_error_reaches_the_openai_client(gw: Gateway, mock: Mock) 
 
 # --- Cohere SDK -> /cohere/v2/... -> any provider ------------------------------------------------
 
+@pytest.mark.conformance("cohere", "openai", "chat", "usage")
 def test_cohere_sdk_chat_to_openai_provider(gw: Gateway, mock: Mock) -> None:
     mock.reset()
     r = _cohere_client(gw).chat(model="openai/gpt-4o-mini", max_tokens=200,
@@ -158,6 +162,7 @@ def test_cohere_sdk_chat_to_openai_provider(gw: Gateway, mock: Mock) -> None:
     assert r.usage.tokens.output_tokens == direct.usage.completion_tokens
 
 
+@pytest.mark.conformance("cohere", "openai", "stream", "tools", "streamed tools")
 def test_cohere_sdk_stream_and_tools_to_openai_provider(gw: Gateway, mock: Mock) -> None:
     client = _cohere_client(gw)
     events = list(client.chat_stream(model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]))
@@ -196,6 +201,7 @@ def test_cohere_sdk_stream_and_tools_to_openai_provider(gw: Gateway, mock: Mock)
     assert msgs[2] == {"role": "tool", "tool_call_id": call.id, "content": "sunny"}
 
 
+@pytest.mark.conformance("cohere", "openai", "embeddings")
 def test_cohere_sdk_embed_to_openai_provider(gw: Gateway, mock: Mock) -> None:
     r = _cohere_client(gw).embed(model="openai/text-embedding-3-small", texts=["hello", "world"],
                                  input_type="search_query", embedding_types=["float"])
@@ -210,6 +216,7 @@ def test_cohere_sdk_embed_to_openai_provider(gw: Gateway, mock: Mock) -> None:
     assert r.texts == ["hello", "world"] and r.meta.billed_units.input_tokens == direct.usage.prompt_tokens
 
 
+@pytest.mark.conformance("cohere", "cohere", "chat")
 def test_cohere_sdk_to_cohere_provider_round_trip(gw: Gateway, mock: Mock) -> None:
     client = _cohere_client(gw)
     r = client.chat(model="cohere/command-a-03-2025", messages=[{"role": "user", "content": "hello"}],
@@ -224,6 +231,7 @@ def test_cohere_sdk_to_cohere_provider_round_trip(gw: Gateway, mock: Mock) -> No
     assert len(e.embeddings.float_[0]) > 0
 
 
+@pytest.mark.conformance("cohere", "openai", "errors")
 def test_cohere_route_errors_use_cohere_error_shape(gw: Gateway) -> None:
     client = _cohere_client(gw)
     with pytest.raises(cohere.errors.BadRequestError) as e:

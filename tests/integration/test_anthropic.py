@@ -193,3 +193,29 @@ def test_count_tokens_and_models_routes(gw: Gateway, mock: Mock) -> None:
     assert 5 <= estimated.input_tokens <= 40
     ids = {m.id for m in client.models.list()}
     assert "openai/gpt-4o-mini" in ids and "anthropic/claude-3-5-haiku-latest" in ids
+
+
+PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+@pytest.mark.conformance("openai", "anthropic", "images in")
+def test_openai_image_reaches_anthropic_as_base64_block(gw: Gateway, mock: Mock) -> None:
+    gw.openai().chat.completions.create(model="anthropic/claude-3-5-haiku-latest", messages=[{
+        "role": "user", "content": [{"type": "text", "text": "what is this?"},
+                                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG_B64}"}},
+                                    {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg"}}]}])
+    blocks = _last(mock, "/v1/messages")["body"]["messages"][0]["content"]
+    assert blocks[0] == {"type": "text", "text": "what is this?"}
+    assert blocks[1] == {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG_B64}}
+    assert blocks[2] == {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.jpg"}}
+
+
+@pytest.mark.conformance("anthropic", "openai", "images in")
+def test_anthropic_image_reaches_openai_as_data_url(gw: Gateway, mock: Mock) -> None:
+    _anthropic_client(gw).messages.create(model="openai/gpt-4o-mini", max_tokens=50, messages=[{
+        "role": "user", "content": [
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG_B64}},
+            {"type": "text", "text": "what is this?"}]}])
+    parts = _last(mock, "/v1/chat/completions")["body"]["messages"][0]["content"]
+    assert {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG_B64}"}} in parts
+    assert {"type": "text", "text": "what is this?"} in parts

@@ -269,3 +269,27 @@ def test_prefix_routes_are_labelled_by_prefix_in_metrics(gw: Gateway) -> None:
     lines = [ln for ln in body.decode().splitlines() if ln.startswith("http_requests_total{")]
     assert any('path="/genai/v1beta/models/*"' in ln for ln in lines), lines
     assert not any("gpt-4o-mini" in ln for ln in lines), "a model name leaked into the path label"
+
+
+PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+@pytest.mark.conformance("openai", "gemini", "images in")
+def test_openai_image_reaches_gemini_as_inline_data(gw: Gateway, mock: Mock) -> None:
+    gw.openai().chat.completions.create(model="gemini/gemini-2.5-flash", messages=[{
+        "role": "user", "content": [{"type": "text", "text": "what is this?"},
+                                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG_B64}"}}]}])
+    parts = _last(mock, GEN)["body"]["contents"][0]["parts"]
+    assert {"text": "what is this?"} in parts
+    assert {"inlineData": {"mimeType": "image/png", "data": PNG_B64}} in parts
+
+
+@pytest.mark.conformance("genai", "openai", "images in")
+def test_genai_base64url_image_reaches_openai_as_standard_base64_data_url(gw: Gateway, mock: Mock) -> None:
+    import base64
+
+    client = _genai(gw)
+    client.models.generate_content(model="openai/gpt-4o-mini", contents=[
+        types.Part.from_bytes(data=base64.b64decode(PNG_B64), mime_type="image/png"), "what is this?"])
+    parts = _last(mock, "/v1/chat/completions")["body"]["messages"][0]["content"]
+    assert {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG_B64}"}} in parts

@@ -163,9 +163,17 @@ def _user_messages(parts: list[dict], calls: _Calls, i: int) -> list[dict]:
     return out
 
 
+def standard_base64(data: str) -> str:
+    """Google's JSON carries bytes as base64url (the google-genai SDK sends `-` and `_`); data URLs and
+    OpenAI-format upstreams expect standard base64 with padding."""
+    if "-" in data or "_" in data:
+        data = data.replace("-", "+").replace("_", "/")
+    return data + "=" * (-len(data) % 4)
+
+
 def _blob_block(blob: dict) -> dict:
     mime = str(_get(blob, "mimeType", "mime_type") or "application/octet-stream")
-    data = blob.get("data") or ""
+    data = standard_base64(str(blob.get("data") or ""))
     if mime.startswith("image/"):
         return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{data}"}}
     if mime.startswith("audio/"):

@@ -40,7 +40,9 @@ KEY_BIFROST = {
     "vertex_key_config", "bedrock_key_config", "vllm_key_config", "ollama_key_config",
     "replicate_key_config", "sgl_key_config", "id", "description",
 }
-KEY_IMPLEMENTED = {"name", "value", "models", "weight", "azure_key_config", "bedrock_key_config"}
+KEY_IMPLEMENTED = {"name", "value", "models", "weight", "azure_key_config", "bedrock_key_config",
+                   "vertex_key_config"}
+VERTEX_KEY_IMPLEMENTED = {"project_id", "project_number", "region", "auth_credentials"}
 BEDROCK_KEY_IMPLEMENTED = {"access_key", "secret_key", "session_token", "region"}
 BEDROCK_KEY_BIFROST = {"arn", "deployments", "role_arn", "external_id", "session_name", "batch_s3_config"}
 AZURE_KEY_IMPLEMENTED = {

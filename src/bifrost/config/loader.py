@@ -27,6 +27,7 @@ from bifrost.config.model import (
     NetworkConfig,
     ProviderConfig,
     QueueConfig,
+    VertexKeyConfig,
 )
 
 
@@ -263,6 +264,13 @@ def _provider(r: _Reader, name: str, value: Any, version: int) -> ProviderConfig
                     f'{p}.keys[{i}].azure_key_config: expected an object with an "endpoint" (the Azure OpenAI '
                     "resource URL), found nothing; or set network_config.base_url"
                 )
+    if (custom.base_provider_type if custom else name) == "vertex":
+        for i, key in enumerate(keys):
+            if key.vertex is None and not any(x.startswith(f"{p}.keys[{i}].vertex_key_config") for x in r.problems):
+                r.problems.append(
+                    f'{p}.keys[{i}].vertex_key_config: expected an object with "project_id" and "region" '
+                    "(and auth_credentials, a service-account JSON), found nothing"
+                )
     return ProviderConfig(
         name=name, keys=keys, network=network, queue=queue, custom=custom, unresolved=tuple(unresolved)
     )
@@ -288,16 +296,18 @@ def _keys(r: _Reader, p: str, value: Any, version: int) -> tuple[Key, ...]:
         val = r.string(f"{kp}.value", raw_value) or ""
         azure, azure_unset = _azure(r, kp, k.get("azure_key_config"))
         bedrock, bedrock_unset = _bedrock(r, kp, k.get("bedrock_key_config"))
+        vertex, vertex_unset = _vertex(r, kp, k.get("vertex_key_config"))
         keys.append(
             Key(
                 name=r.string(f"{kp}.name", k.get("name"), env=False) or f"key-{i}",
                 value=val,
                 models=r.strings(f"{kp}.models", k.get("models")),
                 weight=float(r.number(f"{kp}.weight", k.get("weight"), 1.0, minimum=0, integer=False)),
-                unresolved=unresolved or azure_unset or bedrock_unset,
+                unresolved=unresolved or azure_unset or bedrock_unset or vertex_unset,
                 empty_denies=version >= 2,
                 azure=azure,
                 bedrock=bedrock,
+                vertex=vertex,
             )
         )
     return tuple(keys)
@@ -324,6 +334,59 @@ def _bedrock(r: _Reader, kp: str, value: Any) -> tuple[BedrockKeyConfig | None, 
         r.problems.append(f"{bp}: access_key and secret_key go together (or leave both out to use the AWS "
                           "default credential chain)")
     return cfg, ("; ".join(unset) or None)
+
+
+def _vertex(r: _Reader, kp: str, value: Any) -> tuple[VertexKeyConfig | None, str | None]:
+    """A key's `vertex_key_config`, and the unset-variable message if one of its env.VARs is unset."""
+    vp = f"{kp}.vertex_key_config"
+    v = r.obj(vp, value)
+    if v is None:
+        return None, None
+    r.check_keys(vp, v, known.VERTEX_KEY_IMPLEMENTED, set())
+    unset: list[str] = []
+
+    def field(name: str) -> str | None:
+        raw = v.get(name)
+        if isinstance(raw, str) and raw.startswith("env.") and raw[4:] and raw[4:] not in r.env:
+            unset.append(unset_message(raw[4:], f"{vp}.{name}"))
+        return r.string(f"{vp}.{name}", raw)
+
+    hints = {"project_id": 'the Google Cloud project ID (e.g. "my-project" or "env.VERTEX_PROJECT_ID")',
+             "region": 'a Google Cloud region (e.g. "us-central1" or "global")'}
+    values: dict[str, str | None] = {}
+    for name, hint in hints.items():
+        raw = v.get(name)
+        if raw is None or raw == "":
+            r.problems.append(f"{vp}.{name}: expected {hint}, found "
+                              + ("nothing" if raw is None else "an empty string"))
+            values[name] = None
+        else:
+            values[name] = field(name)
+    creds = field("auth_credentials") or None
+    if creds is not None:
+        problem = _service_account_problem(creds)
+        if problem:
+            r.problems.append(f"{vp}.auth_credentials: {problem}")
+    cfg = VertexKeyConfig(project_id=values["project_id"] or "", region=values["region"] or "",
+                          project_number=field("project_number") or None, auth_credentials=creds)
+    return cfg, ("; ".join(unset) or None)
+
+
+def _service_account_problem(creds: str) -> str | None:
+    """Why a vertex auth_credentials string is not a usable service-account JSON (never echoes it)."""
+    try:
+        info = msgspec.json.decode(creds)
+    except msgspec.DecodeError:
+        return "expected a Google service-account key JSON (as a string), found text that is not JSON"
+    if not isinstance(info, dict):
+        return f"expected a Google service-account key JSON object, found {_kind(info)}"
+    if info.get("type", "service_account") != "service_account":
+        return f'expected "type": "service_account", found {_kind(info.get("type"))}'
+    missing = [f for f in ("client_email", "private_key", "token_uri") if not isinstance(info.get(f), str)
+               or not info.get(f)]
+    if missing:
+        return "the service-account JSON lacks " + ", ".join(missing)
+    return None
 
 
 def _azure(r: _Reader, kp: str, value: Any) -> tuple[AzureKeyConfig | None, str | None]:

@@ -46,6 +46,16 @@ class BedrockKeyConfig(msgspec.Struct, frozen=True, kw_only=True):
     region: str | None = None
 
 
+class VertexKeyConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """A key's `vertex_key_config`: the Google Cloud project and region, and a service-account JSON
+    (none: the key's `value` is sent as the bearer token, else Application Default Credentials)."""
+
+    project_id: str
+    region: str
+    project_number: str | None = None
+    auth_credentials: str | None = None
+
+
 class Key(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     value: str
@@ -58,11 +68,13 @@ class Key(msgspec.Struct, frozen=True, kw_only=True):
     empty_denies: bool = False
     azure: AzureKeyConfig | None = None
     bedrock: BedrockKeyConfig | None = None
+    vertex: VertexKeyConfig | None = None
 
     @property
     def has_credential(self) -> bool:
         """A value, or an Azure Entra ID client (which needs no value)."""
-        return bool(self.value) or (self.azure is not None and self.azure.entra) or self.bedrock is not None
+        return (bool(self.value) or (self.azure is not None and self.azure.entra) or self.bedrock is not None
+                or self.vertex is not None)
 
     def admits(self, model: str) -> bool:
         if not self.models:

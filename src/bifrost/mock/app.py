@@ -7,7 +7,7 @@ import time
 
 import msgspec
 
-from . import anthropic_wire, azure_wire, bedrock_wire, cohere_wire, gemini_wire, responses_wire, wire
+from . import anthropic_wire, azure_wire, bedrock_wire, cohere_wire, gemini_wire, responses_wire, vertex_wire, wire
 from .options import DEFAULT_MODELS, MockOptions
 from .protocol import HttpProtocol, Request, chunk, http_response, stream_head
 from .state import MockState, ScriptAction
@@ -82,10 +82,14 @@ class MockApp:
         if route is None:
             if path.startswith(b"/v1beta/"):
                 return gemini_wire.handle(self, conn, req)
+            if vertex_wire.handles(path):
+                return vertex_wire.handle(self, conn, req)
             if azure_wire.handles(path):
                 return azure_wire.handle(self, conn, req)
             if path.startswith(b"/model/"):
                 return bedrock_wire.handle(self, conn, req)
+            if path == b"/foundation-models" and req.method == b"GET":
+                return bedrock_wire.handle_models(self, conn, req)
             if path.startswith(b"/v1/models/") and req.method == b"GET":
                 return self.model_detail(conn, req)
             if state.records is not None:

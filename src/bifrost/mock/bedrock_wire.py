@@ -1,5 +1,8 @@
 """The AWS Bedrock Converse API of the mock: /model/{modelId}/converse (JSON) and
-/model/{modelId}/converse-stream (AWS binary event stream, `application/vnd.amazon.eventstream`).
+/model/{modelId}/converse-stream (AWS binary event stream, `application/vnd.amazon.eventstream`);
+/model/{modelId}/invoke for the embedding models (Titan `amazon.titan-embed-*`: {"inputText"} ->
+{"embedding", "inputTextTokenCount"}; Cohere `cohere.embed-*`: {"texts", "input_type"} -> {"embeddings"});
+GET /foundation-models (the control plane's ListFoundationModels).
 
 Auth: an `Authorization` header is required (SigV4 `AWS4-HMAC-SHA256 ...` or `Bearer <key>`; with
 --require-key, a bearer key must be one of them); signatures are not verified. The answer is
@@ -17,7 +20,7 @@ from urllib.parse import unquote
 import msgspec
 
 from . import anthropic_wire
-from .content import approx_tokens
+from .content import approx_tokens, embedding_floats
 from .protocol import chunk, http_response
 
 if TYPE_CHECKING:
@@ -118,26 +121,89 @@ def error_bytes(status: int, message: str, keep_alive: bool) -> bytes:
     return http_response(status, _encode({"message": message}), keep_alive, headers={"x-amzn-ErrorType": typ})
 
 
+FOUNDATION_MODELS = [
+    ("anthropic.claude-3-haiku-20240307-v1:0", "Claude 3 Haiku", "Anthropic", ["TEXT"]),
+    ("amazon.titan-embed-text-v2:0", "Titan Text Embeddings V2", "Amazon", ["EMBEDDING"]),
+    ("cohere.embed-english-v3", "Embed English", "Cohere", ["EMBEDDING"]),
+]
+
+
+def _models_json() -> dict:
+    return {"modelSummaries": [
+        {"modelArn": f"arn:aws:bedrock:us-east-1::foundation-model/{mid}", "modelId": mid, "modelName": name,
+         "providerName": prov, "inputModalities": ["TEXT"], "outputModalities": out,
+         "responseStreamingSupported": out == ["TEXT"], "customizationsSupported": [],
+         "inferenceTypesSupported": ["ON_DEMAND"], "modelLifecycle": {"status": "ACTIVE"}}
+        for mid, name, prov, out in FOUNDATION_MODELS]}
+
+
+def _invoke(app: MockApp, conn: HttpProtocol, model: str, body: Any, keep_alive: bool) -> None:
+    fail, _ = app.state.model_rule(model)
+    if fail is not None:
+        return conn.send(error_bytes(fail, f"Mock error {fail}", keep_alive), keep_alive)
+    if not isinstance(body, dict):
+        return conn.send(error_bytes(400, "Malformed input request", keep_alive), keep_alive)
+    if "titan-embed" in model:
+        text = body.get("inputText")
+        if not isinstance(text, str) or not text:
+            return conn.send(error_bytes(400, "Malformed input request: #: required key [inputText] not found",
+                                         keep_alive), keep_alive)
+        dim = body.get("dimensions") or 1024
+        if dim not in (256, 512, 1024):
+            return conn.send(error_bytes(400, "Malformed input request: dimensions must be 256, 512 or 1024",
+                                         keep_alive), keep_alive)
+        out: dict = {"embedding": list(embedding_floats(text, dim)), "inputTextTokenCount": approx_tokens(text)}
+        return conn.send(http_response(200, _encode(out), keep_alive), keep_alive)
+    if "cohere.embed" in model:
+        texts = body.get("texts")
+        if not isinstance(texts, list) or not texts or not isinstance(body.get("input_type"), str):
+            return conn.send(error_bytes(400, "Malformed input request: texts and input_type are required",
+                                         keep_alive), keep_alive)
+        out = {"id": "emb-" + app.state.next_id(), "response_type": "embeddings_floats", "texts": texts,
+               "embeddings": [list(embedding_floats(str(t), 1024)) for t in texts]}
+        return conn.send(http_response(200, _encode(out), keep_alive), keep_alive)
+    return conn.send(error_bytes(400, f"The mock's InvokeModel does not serve {model}", keep_alive), keep_alive)
+
+
+def _auth_error(app: MockApp, req: Request) -> str | None:
+    auth = (req.header(b"authorization") or b"").decode("latin-1")
+    if not auth:
+        return "Missing Authentication Token"
+    if auth.startswith("Bearer ") and app.api_keys is not None and auth[7:].encode() not in app.api_keys:
+        return "The security token included in the request is invalid."
+    if not auth.startswith(("Bearer ", "AWS4-HMAC-SHA256 Credential=")):
+        return "Invalid Authorization header"
+    return None
+
+
+def handle_models(app: MockApp, conn: HttpProtocol, req: Request) -> None:
+    """GET /foundation-models."""
+    keep_alive = req.keep_alive
+    if app.state.records is not None:
+        app.state.record(req.method, req.path, req.query, req.headers, req.body)
+    err = _auth_error(app, req)
+    if err is not None:
+        return conn.send(error_bytes(403, err, keep_alive), keep_alive)
+    conn.send(http_response(200, _encode(_models_json()), keep_alive), keep_alive)
+
+
 def handle(app: MockApp, conn: HttpProtocol, req: Request) -> None:
     keep_alive = req.keep_alive
     if app.state.records is not None:
         app.state.record(req.method, req.path, req.query, req.headers, req.body)
     parts = req.path.decode("latin-1").split("/")  # "", "model", id, op
-    if len(parts) != 4 or parts[3] not in ("converse", "converse-stream") or req.method != b"POST":
+    if len(parts) != 4 or parts[3] not in ("converse", "converse-stream", "invoke") or req.method != b"POST":
         return conn.send(error_bytes(404, "UnknownOperationException", keep_alive), keep_alive)
     model, stream = unquote(parts[2]), parts[3] == "converse-stream"
-    auth = (req.header(b"authorization") or b"").decode("latin-1")
-    if not auth:
-        return conn.send(error_bytes(403, "Missing Authentication Token", keep_alive), keep_alive)
-    if auth.startswith("Bearer ") and app.api_keys is not None and auth[7:].encode() not in app.api_keys:
-        return conn.send(error_bytes(403, "The security token included in the request is invalid.", keep_alive),
-                         keep_alive)
-    if not auth.startswith(("Bearer ", "AWS4-HMAC-SHA256 Credential=")):
-        return conn.send(error_bytes(403, "Invalid Authorization header", keep_alive), keep_alive)
+    err = _auth_error(app, req)
+    if err is not None:
+        return conn.send(error_bytes(403, err, keep_alive), keep_alive)
     try:
         body = msgspec.json.decode(req.body) if req.body else None
     except msgspec.DecodeError:
         body = None
+    if parts[3] == "invoke":
+        return _invoke(app, conn, model, body, keep_alive)
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not body["messages"]:
         return conn.send(error_bytes(400, "messages: at least one message is required", keep_alive), keep_alive)
     fail, _ = app.state.model_rule(model)

@@ -39,6 +39,12 @@ def _bedrock(config: ProviderConfig) -> Provider:
     return BedrockProvider(config)
 
 
+def _vertex(config: ProviderConfig) -> Provider:
+    from bifrost.providers.vertex.client import VertexProvider
+
+    return VertexProvider(config)
+
+
 def _cohere(config: ProviderConfig) -> Provider:
     from bifrost.providers.cohere.client import CohereProvider
 
@@ -52,11 +58,12 @@ NATIVE: dict[str, tuple[Callable[[ProviderConfig], Provider], str | None]] = {
     "gemini": (_gemini, "GEMINI_API_KEY"),
     "bedrock": (_bedrock, "AWS_BEARER_TOKEN_BEDROCK"),
     "azure": (_azure, None),
+    "vertex": (_vertex, None),
 }
 
 # Providers in Bifrost's config schema that this version does not implement yet.
 NOT_YET_IMPLEMENTED = frozenset({
-    "bedrock_mantle", "vertex", "replicate",
+    "bedrock_mantle", "replicate",
     "elevenlabs", "runway", "runware", "sarvam", "deepgram",
 })
 

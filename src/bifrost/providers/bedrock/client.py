@@ -1,6 +1,10 @@
 """AWS Bedrock provider over the Converse API: I/O only; translation lives in `translate.py`.
 
-POST {endpoint}/model/{modelId}/converse and /converse-stream, endpoint
+POST {endpoint}/model/{modelId}/converse and /converse-stream for chat; /model/{modelId}/invoke for
+embeddings (Titan `amazon.titan-embed-*`: one `{"inputText", "dimensions"?, "normalize"?}` call per input,
+run concurrently; Cohere `cohere.embed-*`: one `{"texts", "input_type"}` call); model listing is
+GET https://bedrock.{region}.amazonaws.com/foundation-models (the control plane; `base_url` +
+"/foundation-models" when set). Endpoint
 `https://bedrock-runtime.{region}.amazonaws.com` (region: the key's `bedrock_key_config.region`, else
 AWS_REGION / AWS_DEFAULT_REGION, else us-east-1; `network_config.base_url` overrides the endpoint).
 
@@ -14,7 +18,9 @@ botocore's EventStreamBuffer.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
+import struct
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -30,10 +36,10 @@ from bifrost.providers.bedrock.translate import ConverseStreamToChat, chat_to_co
 from bifrost.providers.fasthttp import FastHttpClient
 from bifrost.providers.openai_compat import usage_of
 from bifrost.schemas.errors import BifrostError, RequestError, UpstreamError
-from bifrost.schemas.inference import InferenceRequest, StreamEvent, Usage
+from bifrost.schemas.inference import EMBEDDING, InferenceRequest, StreamEvent, Usage
 
 DEFAULT_REGION = "us-east-1"
-SUPPORTED = frozenset({"chat_completion", "chat_completion_stream"})
+SUPPORTED = frozenset({"chat_completion", "chat_completion_stream", "embedding", "list_models"})
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 # Exception event types of ConverseStream -> HTTP status
@@ -46,6 +52,10 @@ _EXCEPTION_STATUS = {
 
 def endpoint_for(region: str) -> str:
     return f"https://bedrock-runtime.{region}.amazonaws.com"
+
+
+def control_endpoint_for(region: str) -> str:
+    return f"https://bedrock.{region}.amazonaws.com"
 
 
 class BedrockProvider:
@@ -88,8 +98,8 @@ class BedrockProvider:
         return self._chain
 
     async def _headers(self, key: Key | None, url: str, body: bytes, extra: dict[str, str] | None,
-                       accept: str) -> dict[str, str]:
-        base = {"Content-Type": "application/json", "Accept": accept}
+                       accept: str, method: str = "POST") -> dict[str, str]:
+        base = {"Content-Type": "application/json", "Accept": accept} if method == "POST" else {"Accept": accept}
         bk = key.bedrock if key is not None else None
         creds: Any = None
         if bk is not None and bk.access_key and bk.secret_key:
@@ -106,7 +116,7 @@ class BedrockProvider:
                     status=401, type="authentication_error", provider=self.name)
             if hasattr(creds, "get_frozen_credentials"):
                 creds = await asyncio.to_thread(creds.get_frozen_credentials)
-        req = AWSRequest(method="POST", url=url, data=body, headers=base)
+        req = AWSRequest(method=method, url=url, data=body, headers=base)
         SigV4Auth(creds, "bedrock", self._region(key)).add_auth(req)
         return {**dict(req.headers.items()), **self._extra, **(extra or {})}
 
@@ -118,6 +128,9 @@ class BedrockProvider:
             raise RequestError(str(exc), provider=self.name, model=req.target.model) from None
 
     async def send(self, req: InferenceRequest, key: Key | None) -> tuple[bytes, Usage | None]:
+        if req.request_type == EMBEDDING:
+            out = _encode(await self._embed(req, key))
+            return out, usage_of(out)
         url = self._url(key, req.target.model, "converse")
         body = self._body(req)
         headers = await self._headers(key, url, body, req.extra_headers, "application/json")
@@ -136,11 +149,89 @@ class BedrockProvider:
         chunks = await self.http.stream_bytes(url, headers, body)
         return _chat_chunks(self.name, chunks, req.target.model)
 
+    async def _invoke(self, key: Key | None, model: str, payload: dict, extra: dict[str, str] | None) -> Any:
+        url = self._url(key, model, "invoke")
+        body = _encode(payload)
+        headers = await self._headers(key, url, body, extra, "application/json")
+        data = await self.http.request("POST", url, headers, body)
+        try:
+            return _decode(data)
+        except msgspec.DecodeError:
+            raise BifrostError(f"{self.name} returned a response that is not JSON", provider=self.name) from None
+
+    async def _embed(self, req: InferenceRequest, key: Key | None) -> dict[str, Any]:
+        """OpenAI embeddings over InvokeModel: Titan (one call per input, concurrently) or Cohere embed."""
+        model = req.target.model
+        try:
+            texts = embedding_inputs(req.body.get("input"))
+        except ValueError as exc:
+            raise RequestError(str(exc), provider=self.name, model=model) from None
+        b64 = req.body.get("encoding_format") == "base64"
+        if "cohere.embed" in model:
+            payload: dict[str, Any] = {"texts": texts, "input_type": req.body.get("input_type") or "search_document"}
+            resp = await self._invoke(key, model, payload, req.extra_headers)
+            emb = resp.get("embeddings") if isinstance(resp, dict) else None
+            vectors = (emb.get("float") or []) if isinstance(emb, dict) else (emb or [])
+            return _embedding_list(vectors, model, 0, b64)  # Bedrock's Cohere answer carries no token count
+        if "titan-embed" not in model:
+            raise RequestError(f"embeddings are supported for Titan (amazon.titan-embed-*) and Cohere (cohere.embed-*) "
+                               f"models on {self.name}, not {model}", provider=self.name, model=model)
+        base: dict[str, Any] = {}
+        if req.body.get("dimensions") is not None:
+            base["dimensions"] = req.body["dimensions"]
+        if req.body.get("normalize") is not None:
+            base["normalize"] = req.body["normalize"]
+        resps = await asyncio.gather(*(self._invoke(key, model, {"inputText": t, **base}, req.extra_headers)
+                                       for t in texts))
+        vectors, tokens = [], 0
+        for r in resps:
+            if not isinstance(r, dict) or not isinstance(r.get("embedding"), list):
+                raise BifrostError(f"{self.name} returned an embedding response without `embedding`",
+                                   status=502, provider=self.name)
+            vectors.append(r["embedding"])
+            tokens += int(r.get("inputTextTokenCount") or 0)
+        return _embedding_list(vectors, model, tokens, b64)
+
     async def list_models(self, key: Key | None) -> list[dict[str, Any]]:
-        return []
+        """GET /foundation-models on the control-plane host (`bedrock.{region}`; `base_url` if set)."""
+        url = (self._base or control_endpoint_for(self._region(key))) + "/foundation-models"
+        headers = await self._headers(key, url, b"", None, "application/json", method="GET")
+        data = await self.http.request("GET", url, headers)
+        try:
+            parsed = _decode(data)
+        except msgspec.DecodeError:
+            raise BifrostError(f"{self.name} returned a model list that is not JSON", provider=self.name) from None
+        out = []
+        for m in parsed.get("modelSummaries", []) if isinstance(parsed, dict) else []:
+            if isinstance(m, dict) and isinstance(m.get("modelId"), str):
+                entry: dict[str, Any] = {"id": m["modelId"], "object": "model",
+                                         "owned_by": m.get("providerName") or "bedrock"}
+                if m.get("modelName"):
+                    entry["name"] = m["modelName"]
+                if m.get("outputModalities"):
+                    entry["output_modalities"] = m["outputModalities"]
+                out.append(entry)
+        return out
 
     async def close(self) -> None:
         await self.http.close()
+
+
+def embedding_inputs(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and value and all(isinstance(t, str) for t in value):
+        return list(value)
+    raise ValueError("input: a string or an array of strings is required (token arrays are not supported on Bedrock)")
+
+
+def _embedding_list(vectors: list, model: str, tokens: int, b64: bool) -> dict[str, Any]:
+    def enc(v: list) -> Any:
+        return base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode() if b64 else v
+
+    return {"object": "list", "data": [{"object": "embedding", "index": i, "embedding": enc(v)}
+                                       for i, v in enumerate(vectors)],
+            "model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
 
 
 def _header(v: Any) -> str:

@@ -1,5 +1,9 @@
 """`/bedrock/model/{modelId}/converse` and `/converse-stream`: the Bedrock Converse API (boto3's
-`bedrock-runtime` client) in front of any configured provider.
+`bedrock-runtime` client) in front of any configured provider; `/invoke` and
+`/invoke-with-response-stream` (InvokeModel) for Anthropic-on-Bedrock bodies
+(`{"anthropic_version": "bedrock-2023-05-31", "messages", "max_tokens", ...}`): translated with the
+Anthropic translators, answered as an Anthropic message, or as Anthropic events each wrapped in an
+event-stream `chunk` frame `{"bytes": base64(event JSON)}` as Bedrock does.
 
 `modelId` is `provider/model` ("openai/gpt-4o-mini", "bedrock/anthropic.claude-3-haiku-20240307-v1:0");
 boto3 sends it URL-encoded (`%2F`, `%3A`). The request is translated to the neutral (OpenAI) format,
@@ -10,6 +14,7 @@ SigV4 headers are its credential to the gateway; they are not verified and never
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import unquote
@@ -17,6 +22,7 @@ from urllib.parse import unquote
 import msgspec
 
 from bifrost.engine.core import Engine
+from bifrost.providers.anthropic.translate import ChatStreamToMessages, chat_response_to_messages, messages_to_chat
 from bifrost.providers.bedrock.eventstream import encode_message
 from bifrost.providers.bedrock.translate import ChatStreamToConverse, chat_response_to_converse, converse_to_chat
 from bifrost.schemas import inference as I
@@ -44,19 +50,42 @@ async def send_bedrock_error(send: Send, err: BifrostError) -> int:
     return err.status
 
 
-def parse_path(path: str) -> tuple[str, bool]:
-    """(model, stream) from `.../bedrock/model/{modelId}/converse[-stream]`."""
+_OPS = {"converse": (False, False), "converse-stream": (True, False), "invoke": (False, True),
+        "invoke-with-response-stream": (True, True)}
+
+
+def parse_path(path: str) -> tuple[str, bool, bool]:
+    """(model, stream, invoke) from `.../bedrock/model/{modelId}/{op}`, op one of `_OPS`."""
     rest = path[path.index(PREFIX) + len(PREFIX):]
     model, sep, op = rest.rpartition("/")
-    if not sep or not model or op not in ("converse", "converse-stream"):
-        raise RequestError(f"unknown operation {path}; supported: /model/{{modelId}}/converse and "
-                           "/converse-stream", status=404)
-    return unquote(model), op == "converse-stream"
+    if not sep or not model or op not in _OPS:
+        raise RequestError(f"unknown operation {path}; supported: /model/{{modelId}}/converse, /converse-stream, "
+                           "/invoke and /invoke-with-response-stream", status=404)
+    stream, invoke = _OPS[op]
+    return unquote(model), stream, invoke
+
+
+def _invoke_to_chat(engine: Engine, target: Any, body: dict) -> dict:
+    """An Anthropic-on-Bedrock InvokeModel body -> neutral chat."""
+    if not isinstance(body.get("messages"), list):
+        raise RequestError("messages: an array of messages is required (InvokeModel supports Anthropic "
+                           "Messages bodies, with anthropic_version \"bedrock-2023-05-31\")")
+    if not isinstance(body.get("max_tokens"), int) or isinstance(body.get("max_tokens"), bool):
+        raise RequestError("max_tokens: an integer is required")
+    msg = {k: v for k, v in body.items() if k not in ("anthropic_version", "anthropic_beta", "model", "stream")}
+    rt = engine.runtimes.get(target.provider)
+    native = rt is not None and rt.config.base_type == "anthropic"
+    try:
+        chat = messages_to_chat(msg, native=native)
+    except ValueError as exc:
+        raise RequestError(str(exc)) from None
+    chat.pop("model", None)
+    return chat
 
 
 async def bedrock_route(state: Any, scope: Scope, receive: Receive, send: Send) -> int:
     try:
-        model, stream = parse_path(scope["path"])
+        model, stream, invoke = parse_path(scope["path"])
         if scope["method"] != "POST":
             raise RequestError(f"method not allowed on {scope['path']}; use POST", status=405)
         raw = await read_body(scope, receive, state.max_body)
@@ -68,20 +97,25 @@ async def bedrock_route(state: Any, scope: Scope, receive: Receive, send: Send) 
             raise RequestError("the body must be a JSON object")
         engine: Engine = state.engine
         target = engine.resolve(model)
-        try:
-            chat = converse_to_chat(body)
-        except ValueError as exc:
-            raise RequestError(str(exc)) from None
+        if invoke:
+            chat = _invoke_to_chat(engine, target, body)
+        else:
+            try:
+                chat = converse_to_chat(body)
+            except ValueError as exc:
+                raise RequestError(str(exc)) from None
         req = InferenceRequest(request_type=I.CHAT, target=target, body=chat, stream=stream, model_requested=model,
                                client_wants_usage=True)
         result = await engine.handle(req, new_context(scope))
     except BifrostError as exc:
         return await send_bedrock_error(send, exc)
     if isinstance(result, InferenceStream):
-        await stream_sse(send, receive, _events(result), headers=STREAM_HEADERS, on_error=_stream_error)
+        events = _invoke_events(result, model) if invoke else _events(result)
+        await stream_sse(send, receive, events, headers=STREAM_HEADERS, on_error=_stream_error)
         return 200
     try:
-        out = chat_response_to_converse(_decode(result.body))
+        chat_resp = _decode(result.body)
+        out = chat_response_to_messages(chat_resp, model) if invoke else chat_response_to_converse(chat_resp)
     except (msgspec.DecodeError, ValueError):
         return await send_bedrock_error(send, BifrostError("the provider's answer was not valid JSON", status=502))
     await send_bytes(send, 200, _encode(out), JSON_HEADERS)
@@ -100,6 +134,29 @@ async def _events(stream: InferenceStream) -> AsyncIterator[bytes]:
             if out:
                 yield b"".join(encode_message(t, _encode(p)) for t, p in out)
         yield b"".join(encode_message(t, _encode(p)) for t, p in conv.finish())
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _chunk_frame(data: dict[str, Any]) -> bytes:
+    return encode_message("chunk", _encode({"bytes": base64.b64encode(_encode(data)).decode()}))
+
+
+async def _invoke_events(stream: InferenceStream, model: str) -> AsyncIterator[bytes]:
+    """Chat chunks -> Anthropic events, each in a `chunk` frame (InvokeModelWithResponseStream)."""
+    conv = ChatStreamToMessages(model)
+    events = stream.events
+    try:
+        async for ev in events:
+            if ev.data == b"[DONE]" or ev.data[:1] != b"{":
+                continue
+            chunk: Any = _decode(ev.data)
+            out = conv.feed(chunk)
+            if out:
+                yield b"".join(_chunk_frame(data) for _, data in out)
+        yield b"".join(_chunk_frame(data) for _, data in conv.finish())
     finally:
         aclose = getattr(events, "aclose", None)
         if aclose is not None:

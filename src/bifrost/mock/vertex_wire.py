@@ -1,0 +1,144 @@
+"""Google Vertex AI on the mock, delegating the answers to the Gemini and Anthropic wire code.
+
+Routes: POST /v1/projects/{project}/locations/{region}/publishers/google/models/{model}:generateContent,
+:streamGenerateContent?alt=sse, :predict (text embeddings: {"predictions": [{"embeddings": {"values",
+"statistics"}}]}); .../publishers/anthropic/models/{model}:rawPredict and :streamRawPredict (a Messages body
+with "anthropic_version": "vertex-2023-10-16" and no model; the model comes from the URL). Every call needs
+`Authorization: Bearer <token>` (with --require-key: one of the keys or a token this mock issued).
+
+`POST /token` is a fake Google OAuth2 token endpoint (the service-account JWT-bearer grant): it answers
+{"access_token": "mock-vertex-token-<n>", "expires_in": 3600, "token_type": "Bearer"}. Requests are
+recorded (the token request's form as a JSON object).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote
+
+import msgspec
+
+from . import gemini_wire
+from .content import embedding_floats, embedding_inputs
+from .protocol import http_response
+
+if TYPE_CHECKING:
+    from .app import MockApp
+    from .protocol import HttpProtocol, Request
+
+_encode = msgspec.json.encode
+_decode = msgspec.json.decode
+PREFIX = b"/v1/projects/"
+TOKEN_PATH = b"/token"
+ANTHROPIC_VERSION = "vertex-2023-10-16"
+_issued = [0]
+
+
+def handles(path: bytes) -> bool:
+    return path.startswith(PREFIX) or path == TOKEN_PATH
+
+
+def handle(app: MockApp, conn: HttpProtocol, req: Request) -> None:
+    state, ka = app.state, req.keep_alive
+    if req.path == TOKEN_PATH:  # recorded with the form decoded, as a JSON object
+        form = {k: v[0] for k, v in parse_qs((req.body or b"").decode("utf-8", "replace")).items()}
+        state.record(req.method, req.path, req.query, req.headers, _encode(form))
+        return conn.send(_token(req), ka)
+    state.record(req.method, req.path, req.query, req.headers, req.body)
+
+    def fail(status: int, message: str | None = None) -> None:
+        conn.send(gemini_wire.error_bytes(status, message, ka), ka)
+
+    path = unquote(req.path.decode("latin-1"))
+    parts = path.split("/")  # "", v1, projects, P, locations, R, publishers, X, models, M:action
+    if len(parts) != 10 or parts[4] != "locations" or parts[6] != "publishers" or parts[8] != "models":
+        return fail(404, f"Requested entity was not found: {path}")
+    if req.method != b"POST":
+        return fail(405, f"Method not allowed: {req.method.decode('latin-1')} {path}")
+    auth = (req.header(b"authorization") or b"").strip()
+    if auth[:7].lower() != b"bearer " or not auth[7:].strip():
+        return fail(401, "Request is missing required authentication credential. Expected OAuth 2 access token, "
+                         "login cookie or other valid authentication credential.")
+    token = auth[7:].strip()
+    if app.api_keys is not None and token not in app.api_keys and not token.startswith(b"mock-vertex-token-"):
+        return fail(401, "Request had invalid authentication credentials. Expected OAuth 2 access token.")
+    publisher = parts[7]
+    model, _, action = parts[9].rpartition(":")
+    try:
+        body = _decode(req.body) if req.body else None
+    except msgspec.DecodeError:
+        body = None
+    if publisher == "anthropic":
+        return _anthropic(app, conn, req, model, action, body)
+    if publisher != "google":
+        return fail(404, f"Publisher Model `{publisher}/{model}` was not found")
+    if action == "predict":
+        return _predict(app, conn, req, model, body)
+    if action not in ("generateContent", "streamGenerateContent"):
+        return fail(404, f"Requested entity was not found: unknown method {action}")
+    try:
+        gemini_wire.validate(body)
+    except gemini_wire.RequestError as e:
+        return fail(400, e.message)
+    gemini_wire._answer(app, conn, req, model, action, body, action == "streamGenerateContent")
+
+
+def _anthropic(app: MockApp, conn: HttpProtocol, req: Request, model: str, action: str, body: Any) -> None:
+    from .app import MESSAGES
+
+    ka = req.keep_alive
+    if action not in ("rawPredict", "streamRawPredict"):
+        return conn.send(app.anthropic_error_bytes(404, f"unknown method {action}", ka), ka)
+    if not isinstance(body, dict):
+        return conn.send(app.anthropic_error_bytes(400, "The request body is not valid JSON.", ka), ka)
+    if body.get("anthropic_version") != ANTHROPIC_VERSION:
+        msg = f"anthropic_version: Input should be '{ANTHROPIC_VERSION}'"
+        return conn.send(app.anthropic_error_bytes(400, msg, ka), ka)
+    if "model" in body:
+        return conn.send(app.anthropic_error_bytes(400, "model: Extra inputs are not permitted", ka), ka)
+    if (action == "streamRawPredict") != (body.get("stream") is True):
+        body["stream"] = action == "streamRawPredict"
+    body.pop("anthropic_version")
+    body["model"] = model
+    req.body = _encode(body)
+    app.inference(conn, req, MESSAGES)
+
+
+def _predict(app: MockApp, conn: HttpProtocol, req: Request, model: str, body: Any) -> None:
+    ka = req.keep_alive
+    fail_status, _ = app.state.model_rule(model)
+    action = app.state.take_action(model) if app.state.script else None
+    if action is not None and action.status is not None:
+        fail_status = action.status
+    if fail_status is not None:
+        msg = action.error_message if action is not None else None
+        return conn.send(gemini_wire.error_bytes(fail_status, msg, ka), ka)
+    instances = body.get("instances") if isinstance(body, dict) else None
+    if not isinstance(instances, list) or not instances:
+        return conn.send(gemini_wire.error_bytes(400, "instances must not be empty", ka), ka)
+    params = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
+    dim = params.get("outputDimensionality")
+    dim = dim if isinstance(dim, int) and dim > 0 else app.opts.embedding_dim
+    preds = []
+    for inst in instances:
+        text = inst.get("content") if isinstance(inst, dict) else None
+        if not isinstance(text, str):
+            return conn.send(gemini_wire.error_bytes(400, "instances[].content must be a string", ka), ka)
+        key, tokens = (embedding_inputs(text) or [(text, 1)])[0]
+        preds.append({"embeddings": {"values": list(embedding_floats(key, dim)),
+                                     "statistics": {"truncated": False, "token_count": tokens}}})
+    conn.send(http_response(200, _encode({"predictions": preds}), ka), ka)
+
+
+def _token(req: Request) -> bytes:
+    ka = req.keep_alive
+    form = parse_qs((req.body or b"").decode("utf-8", "replace"))
+    grant = (form.get("grant_type") or [""])[0]
+    if req.method != b"POST" or grant != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+        return http_response(400, _encode({"error": "unsupported_grant_type",
+                                           "error_description": "Invalid grant_type: " + grant}), ka)
+    if not (form.get("assertion") or [""])[0]:
+        return http_response(400, _encode({"error": "invalid_grant", "error_description": "Missing assertion"}), ka)
+    _issued[0] += 1
+    return http_response(200, _encode({"access_token": f"mock-vertex-token-{_issued[0]}", "expires_in": 3600,
+                                       "token_type": "Bearer"}), ka)

@@ -219,3 +219,17 @@ def test_anthropic_image_reaches_openai_as_data_url(gw: Gateway, mock: Mock) -> 
     parts = _last(mock, "/v1/chat/completions")["body"]["messages"][0]["content"]
     assert {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG_B64}"}} in parts
     assert {"type": "text", "text": "what is this?"} in parts
+
+
+def test_responses_api_on_anthropic_is_served_through_messages(gw: Gateway, mock: Mock) -> None:
+    client = gw.openai()
+    r = client.responses.create(model="anthropic/claude-3-5-haiku-latest", input="hello", instructions="be brief")
+    sent = _last(mock, "/v1/messages")["body"]
+    assert sent["system"] == "be brief" and sent["messages"] == [{"role": "user", "content": "hello"}]
+    assert r.output_text and r.usage is not None and r.usage.output_tokens > 0
+    with client.responses.stream(model="anthropic/claude-3-5-haiku-latest", input="hi") as s:
+        kinds = [ev.type for ev in s]
+        final = s.get_final_response()
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+    assert final.output_text == r.output_text
+    assert _last(mock, "/v1/messages")["body"]["stream"] is True

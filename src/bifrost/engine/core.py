@@ -22,11 +22,14 @@ from bifrost.engine.pipeline import Pipeline, Plugin, RequestContext
 from bifrost.engine.queue import ProviderQueue
 from bifrost.engine.retry import retry_delay
 from bifrost.metrics import GatewayMetrics
+from bifrost.providers import responses_adapter
 from bifrost.providers.base import Provider
 from bifrost.providers.openai_compat import usage_of_event
 from bifrost.providers.registry import build_provider
 from bifrost.schemas.errors import BifrostError, CancelledError, ConfigError, RequestError
 from bifrost.schemas.inference import (
+    CHAT,
+    RESPONSES,
     InferenceRequest,
     InferenceResponse,
     InferenceStream,
@@ -111,6 +114,22 @@ class Engine:
         return result
 
     async def _call(self, req: InferenceRequest, ctx: RequestContext) -> InferenceResponse | InferenceStream:
+        provider = self._runtime(req.target.provider).provider
+        assert provider is not None
+        if (req.request_type == RESPONSES and not provider.supports(RESPONSES, req.stream)
+                and provider.supports(CHAT, req.stream)):
+            # No Responses API upstream: serve it through chat, as Bifrost does.
+            result = await self._call_provider(responses_adapter.as_chat(req), ctx)
+            model = req.target.model
+            if isinstance(result, InferenceStream):
+                result.events = responses_adapter.responses_events(result.events, model, req.body)
+            else:
+                result.body = responses_adapter.chat_body_to_responses(result.body, req.target.provider, model,
+                                                                       req.body)
+            return result
+        return await self._call_provider(req, ctx)
+
+    async def _call_provider(self, req: InferenceRequest, ctx: RequestContext) -> InferenceResponse | InferenceStream:
         target = req.target
         rt = self._runtime(target.provider)
         provider = rt.provider

@@ -14,9 +14,8 @@ import msgspec
 from bifrost.config.model import Key, ProviderConfig
 from bifrost.providers import spec as S
 from bifrost.providers.fasthttp import FastHttpClient
-from bifrost.providers.responses_chat import ChatToResponsesStream, chat_to_responses, responses_to_chat
 from bifrost.providers.spec import CompatSpec
-from bifrost.schemas.errors import BifrostError, RequestError
+from bifrost.schemas.errors import BifrostError
 from bifrost.schemas.inference import InferenceRequest, StreamEvent, Usage
 
 _encode = msgspec.json.encode
@@ -79,12 +78,8 @@ class OpenAICompatProvider:
         supported = set(spec.supported)
         if spec.paths.get(S.CHAT_COMPLETION) and S.CHAT_COMPLETION in supported:
             supported.add(S.CHAT_COMPLETION_STREAM)
-            # No upstream Responses API: serve it by converting to and from chat, as Bifrost does.
-            self.responses_via_chat = spec.responses_via_chat or S.RESPONSES not in supported
-            if self.responses_via_chat:
-                supported |= {S.RESPONSES, S.RESPONSES_STREAM}
-        else:
-            self.responses_via_chat = False
+        # Without an upstream Responses API (spec.responses_via_chat) the engine serves Responses
+        # requests through chat (providers/responses_adapter.py), as Bifrost does.
         for t in (S.TEXT_COMPLETION, S.RESPONSES):
             if t in supported:
                 supported.add(t + "_stream")
@@ -135,8 +130,6 @@ class OpenAICompatProvider:
         return _encode(body)
 
     async def send(self, req: InferenceRequest, key: Key | None) -> tuple[bytes, Usage | None]:
-        if req.request_type == S.RESPONSES and self.responses_via_chat:
-            return await self._responses_via_chat(req, key)
         data = await self.http.request("POST", self._urls[req.request_type],
                                        self._headers(key, req.extra_headers), self._body(req))
         return data, usage_of(data)
@@ -144,23 +137,7 @@ class OpenAICompatProvider:
     async def open_stream(self, req: InferenceRequest, key: Key | None) -> AsyncIterator[StreamEvent]:
         h = self._headers(key, req.extra_headers)
         h["Accept"] = "text/event-stream"
-        if req.request_type == S.RESPONSES and self.responses_via_chat:
-            chat = _as_chat(req)
-            events = await self.http.stream(self._urls[S.CHAT_COMPLETION], h, self._body(chat))
-            return _responses_events(events, req.target.model, req.body)
         return await self.http.stream(self._urls[req.request_type], h, self._body(req))
-
-    async def _responses_via_chat(self, req: InferenceRequest, key: Key | None) -> tuple[bytes, Usage | None]:
-        chat = _as_chat(req)
-        data = await self.http.request("POST", self._urls[S.CHAT_COMPLETION],
-                                       self._headers(key, req.extra_headers), self._body(chat))
-        try:
-            parsed = msgspec.json.decode(data)
-        except msgspec.DecodeError:
-            raise BifrostError(f"{self.name} returned a chat completion that is not JSON",
-                               provider=self.name) from None
-        out = _encode(chat_to_responses(parsed, req.target.model, req.body))
-        return out, usage_of(out)
 
     async def list_models(self, key: Key | None) -> list[dict[str, Any]]:
         data = await self.http.request("GET", self._urls[S.LIST_MODELS], self._headers(key, None))
@@ -175,37 +152,3 @@ class OpenAICompatProvider:
     async def close(self) -> None:
         await self.http.close()
 
-
-def _as_chat(req: InferenceRequest) -> InferenceRequest:
-    """The chat completion request that serves a Responses request (400 if it can't be served)."""
-    try:
-        body = responses_to_chat({k: v for k, v in req.body.items() if k != "model"})
-    except ValueError as exc:
-        raise RequestError(str(exc), provider=req.target.provider, model=req.target.model) from None
-    return InferenceRequest(request_type=S.CHAT_COMPLETION, target=req.target, body=body, stream=req.stream,
-                            extra_headers=req.extra_headers, client_wants_usage=True)
-
-
-async def _responses_events(events: AsyncIterator[StreamEvent], model: str,
-                            request: dict[str, Any]) -> AsyncIterator[StreamEvent]:
-    """Chat completion chunks in, Responses API events out."""
-    conv = ChatToResponsesStream(model, request)
-    try:
-        async for ev in events:
-            if ev.data == b"[DONE]":
-                continue
-            try:
-                chunk = msgspec.json.decode(ev.data)
-            except msgspec.DecodeError:
-                continue
-            if isinstance(chunk, dict) and "error" in chunk:
-                yield ev
-                return
-            for kind, data in conv.feed(chunk):
-                yield StreamEvent(_encode(data), kind)
-        for kind, data in conv.finish():
-            yield StreamEvent(_encode(data), kind)
-    finally:
-        aclose = getattr(events, "aclose", None)
-        if aclose is not None:
-            await aclose()

@@ -18,6 +18,8 @@ CHAT_COMPLETION_STREAM = "chat_completion_stream"
 RESPONSES = "responses"
 RESPONSES_STREAM = "responses_stream"
 EMBEDDING = "embedding"
+# Served by native providers (Cohere); no OpenAI-compatible row offers it yet.
+RERANK = "rerank"
 
 ALL_REQUEST_TYPES = frozenset(
     {

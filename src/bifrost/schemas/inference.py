@@ -17,6 +17,7 @@ CHAT = "chat_completion"
 TEXT = "text_completion"
 EMBEDDING = "embedding"
 RESPONSES = "responses"
+RERANK = "rerank"
 LIST_MODELS = "list_models"
 
 

@@ -44,6 +44,7 @@ INFERENCE_ROUTES = {
     "/v1/completions": I.TEXT,
     "/v1/embeddings": I.EMBEDDING,
     "/v1/responses": I.RESPONSES,
+    "/v1/rerank": I.RERANK,
 }
 
 

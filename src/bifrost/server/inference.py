@@ -25,9 +25,14 @@ REQUIRED: dict[str, tuple[str, type | tuple[type, ...], str]] = {
     I.TEXT: ("prompt", (str, list), "a string or an array"),
     I.EMBEDDING: ("input", (str, list), "a string or an array"),
     I.RESPONSES: ("input", (str, list), "a string or an array of input items"),
+    I.RERANK: ("query", str, "a string"),
+}
+# Further fields a request type requires, checked after the first.
+MORE_REQUIRED: dict[str, tuple[tuple[str, type | tuple[type, ...], str], ...]] = {
+    I.RERANK: (("documents", list, "an array of strings or {\"text\": ...} objects"),),
 }
 NAMES = {I.CHAT: "chat completion", I.TEXT: "text completion", I.EMBEDDING: "embedding",
-         I.RESPONSES: "responses"}
+         I.RESPONSES: "responses", I.RERANK: "rerank"}
 DONE = b"data: [DONE]\n\n"
 
 
@@ -39,20 +44,21 @@ def parse_request(engine: Engine, request_type: str, raw: bytes, scope: Scope) -
         raise RequestError(f"invalid request format: {exc}; the body must be a JSON object") from None
     if not isinstance(body, dict):
         raise RequestError("invalid request format: the body must be a JSON object")
-    field, types, desc = REQUIRED[request_type]
-    value = body.get(field)
-    if value is None:
-        raise RequestError(f"{field} is required for {NAMES[request_type]}", param=field)
-    if not isinstance(value, types):
-        raise RequestError(f"{field} must be {desc}", param=field)
+    for field, types, desc in (REQUIRED[request_type], *MORE_REQUIRED.get(request_type, ())):
+        value = body.get(field)
+        if value is None:
+            raise RequestError(f"{field} is required for {NAMES[request_type]}", param=field)
+        if not isinstance(value, types):
+            raise RequestError(f"{field} must be {desc}", param=field)
     model = body.pop("model", None)
     target = engine.resolve(model)
     fallbacks = _fallbacks(engine, body.pop("fallbacks", None))
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise RequestError("stream must be true or false", param="stream")
-    if request_type == I.EMBEDDING and stream:
-        raise RequestError("stream is not supported for embeddings", param="stream")
+    if request_type in (I.EMBEDDING, I.RERANK) and stream:
+        what = "embeddings" if request_type == I.EMBEDDING else "rerank"
+        raise RequestError(f"stream is not supported for {what}", param="stream")
     so = body.get("stream_options")
     wants_usage = isinstance(so, dict) and so.get("include_usage") is True
     return InferenceRequest(

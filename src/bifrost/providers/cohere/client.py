@@ -1,7 +1,8 @@
 """Cohere v2 API provider: I/O only; translation lives in `translate.py`.
 
-The engine hands it OpenAI-shaped chat / embeddings requests; it sends Cohere v2 requests
-(`Authorization: Bearer`) to /v2/chat and /v2/embed and answers with OpenAI-shaped responses and chunks.
+The engine hands it OpenAI-shaped chat / embeddings requests and Bifrost's neutral rerank requests; it
+sends Cohere v2 requests (`Authorization: Bearer`) to /v2/chat, /v2/embed and /v2/rerank and answers
+with OpenAI-shaped responses and chunks (Bifrost's rerank shape for rerank).
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ from bifrost.providers.cohere.translate import (
     StreamError,
     chat_to_cohere,
     cohere_embed_to_embedding,
+    cohere_rerank_to_rerank,
     cohere_response_to_chat,
     embedding_to_cohere,
+    rerank_to_cohere,
 )
 from bifrost.providers.fasthttp import FastHttpClient
 from bifrost.providers.openai_compat import usage_of
 from bifrost.schemas.errors import BifrostError, RequestError, UpstreamError
-from bifrost.schemas.inference import EMBEDDING, InferenceRequest, StreamEvent, Usage
+from bifrost.schemas.inference import EMBEDDING, RERANK, InferenceRequest, StreamEvent, Usage
 
 DEFAULT_BASE_URL = "https://api.cohere.com"
-SUPPORTED = frozenset({"chat_completion", "chat_completion_stream", "embedding", "list_models"})
+SUPPORTED = frozenset({"chat_completion", "chat_completion_stream", "embedding", "rerank", "list_models"})
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 
@@ -41,6 +44,7 @@ class CohereProvider:
         base = (net.base_url or DEFAULT_BASE_URL).rstrip("/")
         self._chat_url = base + "/v2/chat"
         self._embed_url = base + "/v2/embed"
+        self._rerank_url = base + "/v2/rerank"
         self._models_url = base + "/v1/models?page_size=1000"
         allowed = config.custom.allowed_requests if config.custom else None
         self._supported = SUPPORTED if allowed is None else frozenset(t for t in SUPPORTED if allowed.get(t))
@@ -64,6 +68,8 @@ class CohereProvider:
         try:
             if req.request_type == EMBEDDING:
                 out = embedding_to_cohere(body, req.target.model)
+            elif req.request_type == RERANK:
+                out = rerank_to_cohere(body, req.target.model)
             else:
                 out = chat_to_cohere(body, req.target.model)
         except ValueError as exc:
@@ -82,10 +88,16 @@ class CohereProvider:
 
     async def send(self, req: InferenceRequest, key: Key | None) -> tuple[bytes, Usage | None]:
         embed = req.request_type == EMBEDDING
-        data = await self.http.request("POST", self._embed_url if embed else self._chat_url,
-                                       self._headers(key, req.extra_headers), self._body(req))
+        rerank = req.request_type == RERANK
+        url = self._embed_url if embed else self._rerank_url if rerank else self._chat_url
+        data = await self.http.request("POST", url, self._headers(key, req.extra_headers), self._body(req))
         resp = self._json(data, "a response")
-        if embed:
+        if rerank:
+            if not isinstance(resp, dict):
+                raise BifrostError(f"{self.name} returned a rerank response that is not an object",
+                                   provider=self.name)
+            out = _encode(cohere_rerank_to_rerank(resp, req.target.model, req.body))
+        elif embed:
             out = _encode(cohere_embed_to_embedding(resp, req.target.model,
                                                     req.body.get("encoding_format") == "base64"))
         else:

@@ -1,4 +1,5 @@
-"""`/cohere/v2/chat` and `/cohere/v2/embed`: Cohere's v2 API in front of any configured provider.
+"""`/cohere/v2/chat`, `/cohere/v2/embed` and `/cohere/v2/rerank`: Cohere's v2 API in front of any
+configured provider (rerank: any provider that supports rerank).
 
 The Cohere SDK's request is translated to the neutral (OpenAI) format, routed like any other request
 (`model` may name any provider: "openai/gpt-4o-mini" works), and the answer is translated back: JSON,
@@ -17,10 +18,12 @@ from bifrost.engine.core import Engine
 from bifrost.providers.cohere.translate import (
     ChatStreamToCohere,
     chat_response_to_cohere,
+    cohere_rerank_request,
     cohere_to_chat,
     embed_to_embedding,
     embedding_response_to_cohere,
     error_body,
+    rerank_response_to_cohere,
 )
 from bifrost.schemas import inference as I
 from bifrost.schemas.errors import BifrostError, RequestError
@@ -132,6 +135,36 @@ async def embed_route(state: Any, scope: Scope, receive: Receive, send: Send) ->
     return 200
 
 
+async def rerank_route(state: Any, scope: Scope, receive: Receive, send: Send) -> int:
+    """POST /cohere/v2/rerank."""
+    raw = await _read(state, scope, receive, send)
+    if isinstance(raw, int):
+        return raw
+    engine: Engine = state.engine
+    try:
+        body = _body(raw)
+        model = body["model"]
+        target = engine.resolve(model)
+        try:
+            rr = cohere_rerank_request(body)
+        except ValueError as exc:
+            raise RequestError(str(exc)) from None
+        req = InferenceRequest(request_type=I.RERANK, target=target, body=rr, model_requested=model)
+        result = await engine.handle(req, new_context(scope))
+    except BifrostError as exc:
+        return await send_cohere_error(send, exc)
+    if isinstance(result, InferenceStream):  # pragma: no cover - rerank never streams
+        return await send_cohere_error(send, BifrostError("unexpected stream", status=502))
+    try:
+        resp = _decode(result.body)
+    except msgspec.DecodeError:
+        return await send_cohere_error(send, BifrostError("the provider's answer was not JSON", status=502))
+    if not isinstance(resp, dict):
+        return await send_cohere_error(send, BifrostError("the provider's answer was not an object", status=502))
+    await send_bytes(send, 200, _encode(rerank_response_to_cohere(resp)), JSON_HEADERS)
+    return 200
+
+
 async def _events(stream: InferenceStream, tools: bool) -> AsyncIterator[bytes]:
     conv = ChatStreamToCohere(tools)
     events = stream.events
@@ -158,4 +191,4 @@ def _sse_error(err: BifrostError) -> bytes:
     return _sse({"type": "message-end", "delta": {"finish_reason": "ERROR", "error": err.message}})
 
 
-ROUTES = {"/cohere/v2/chat": chat_route, "/cohere/v2/embed": embed_route}
+ROUTES = {"/cohere/v2/chat": chat_route, "/cohere/v2/embed": embed_route, "/cohere/v2/rerank": rerank_route}

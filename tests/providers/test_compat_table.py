@@ -94,14 +94,11 @@ def test_urls_never_double_the_version_segment(spec):
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
-def test_responses_via_chat_means_chat_and_no_native_responses(spec):
-    if spec.responses_via_chat:
-        assert S.CHAT_COMPLETION in spec.supported
-        assert S.RESPONSES not in spec.supported and S.RESPONSES_STREAM not in spec.supported
+def test_providers_without_native_responses_have_no_responses_path(spec):
+    # The engine serves the Responses API through chat for these (providers/responses_adapter.py).
+    if S.RESPONSES not in spec.supported:
+        assert S.RESPONSES_STREAM not in spec.supported
         assert S.RESPONSES not in spec.paths
-    # Every chat provider answers the Responses API one way or the other, as in Bifrost.
-    if S.CHAT_COMPLETION in spec.supported:
-        assert spec.responses_via_chat or S.RESPONSES in spec.supported
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
@@ -166,7 +163,6 @@ def test_provider_matrix_gaps():
     assert S.EMBEDDING not in compat_spec("xai").supported
     assert S.TEXT_COMPLETION not in compat_spec("mistral").supported
     assert compat_spec("perplexity").supported == {S.CHAT_COMPLETION, S.CHAT_COMPLETION_STREAM, S.LIST_MODELS}
-    assert compat_spec("perplexity").responses_via_chat
 
 
 def test_known_request_quirks():

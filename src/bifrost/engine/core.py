@@ -114,12 +114,13 @@ class Engine:
         return result
 
     async def _call(self, req: InferenceRequest, ctx: RequestContext) -> InferenceResponse | InferenceStream:
-        provider = self._runtime(req.target.provider).provider
+        rt = self._runtime(req.target.provider)
+        provider = rt.provider
         assert provider is not None
         if (req.request_type == RESPONSES and not provider.supports(RESPONSES, req.stream)
                 and provider.supports(CHAT, req.stream)):
             # No Responses API upstream: serve it through chat, as Bifrost does.
-            result = await self._call_provider(responses_adapter.as_chat(req), ctx)
+            result = await self._call_provider(responses_adapter.as_chat(req), ctx, rt)
             model = req.target.model
             if isinstance(result, InferenceStream):
                 result.events = responses_adapter.responses_events(result.events, model, req.body)
@@ -127,11 +128,11 @@ class Engine:
                 result.body = responses_adapter.chat_body_to_responses(result.body, req.target.provider, model,
                                                                        req.body)
             return result
-        return await self._call_provider(req, ctx)
+        return await self._call_provider(req, ctx, rt)
 
-    async def _call_provider(self, req: InferenceRequest, ctx: RequestContext) -> InferenceResponse | InferenceStream:
+    async def _call_provider(self, req: InferenceRequest, ctx: RequestContext,
+                             rt: ProviderRuntime) -> InferenceResponse | InferenceStream:
         target = req.target
-        rt = self._runtime(target.provider)
         provider = rt.provider
         assert provider is not None
         if not provider.supports(req.request_type, req.stream):

@@ -20,7 +20,7 @@ How to read a row:
   Bifrost config.json therefore replaces `base_url` as is.
 - `supported` lists what the upstream serves at a path in `paths`, stream variants spelled out.
   Bifrost answers `responses` for many providers by converting to a chat completion; those rows
-  set `responses_via_chat=True` and leave `responses` out of `supported` and `paths`.
+  leave `responses` out of `supported` and `paths`, and the engine converts (providers/responses_adapter.py).
 - `drop_params` / `rename_params` are chat-completion request quirks. `OPENAI_ONLY` is what
   Bifrost's `filterOpenAISpecificParameters` strips for every built-in non-OpenAI provider
   (prediction, prompt_cache_key, prompt_cache_retention, verbosity, store, web_search_options);
@@ -101,7 +101,6 @@ _ROWS: tuple[CompatSpec, ...] = (
         env_key="GROQ_API_KEY",
         paths=_v1(CHAT_COMPLETION, LIST_MODELS),
         supported=_types(CHAT_COMPLETION, LIST_MODELS),
-        responses_via_chat=True,
         drop_params=OPENAI_ONLY | {"logprobs", "logit_bias", "top_logprobs"},
         note="Groq also rejects messages[].name and n other than 1. Bifrost moves replayed "
              "assistant `reasoning_content` to `reasoning`. Text completions exist only through "
@@ -120,7 +119,6 @@ _ROWS: tuple[CompatSpec, ...] = (
             LIST_MODELS: "/models",
         },
         supported=_types(CHAT_COMPLETION, TEXT_COMPLETION, LIST_MODELS),
-        responses_via_chat=True,
         drop_params=OPENAI_ONLY,
         note="Thinking is on by default upstream; Bifrost sends thinking={type: disabled} when "
              "tool_choice forces a tool or a replayed tool-call turn lacks reasoning_content. "
@@ -167,7 +165,6 @@ _ROWS: tuple[CompatSpec, ...] = (
         env_key="CEREBRAS_API_KEY",
         paths=_v1(CHAT_COMPLETION, TEXT_COMPLETION, LIST_MODELS),
         supported=_types(CHAT_COMPLETION, TEXT_COMPLETION, LIST_MODELS),
-        responses_via_chat=True,
         drop_params=OPENAI_ONLY
         | {"frequency_penalty", "presence_penalty", "logit_bias", "parallel_tool_calls", "service_tier"},
         note="Bifrost moves replayed assistant `reasoning_content` to `reasoning`. Bifrost itself "
@@ -203,7 +200,6 @@ _ROWS: tuple[CompatSpec, ...] = (
         env_key="PERPLEXITY_API_KEY",
         paths={CHAT_COMPLETION: "/chat/completions", LIST_MODELS: "/v1/models"},
         supported=_types(CHAT_COMPLETION, LIST_MODELS),
-        responses_via_chat=True,
         drop_params=OPENAI_ONLY - {"web_search_options"} | {
             "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "stop",
             "logit_bias", "logprobs", "top_logprobs", "seed", "n", "user", "service_tier",
@@ -224,7 +220,6 @@ _ROWS: tuple[CompatSpec, ...] = (
         env_key="NEBIUS_API_KEY",
         paths=_v1(CHAT_COMPLETION, TEXT_COMPLETION, EMBEDDING, LIST_MODELS),
         supported=_types(CHAT_COMPLETION, TEXT_COMPLETION, EMBEDDING, LIST_MODELS),
-        responses_via_chat=True,
         drop_params=OPENAI_ONLY,
         note="LiteLLM still defaults to the older host https://api.studio.nebius.ai/v1. Bifrost "
              "moves an `ai_project_id` extra param into the query string.",
@@ -238,7 +233,6 @@ _ROWS: tuple[CompatSpec, ...] = (
         env_key="PARASAIL_API_KEY",
         paths=_v1(CHAT_COMPLETION, EMBEDDING, LIST_MODELS),
         supported=_types(CHAT_COMPLETION, EMBEDDING, LIST_MODELS),
-        responses_via_chat=True,
         drop_params=OPENAI_ONLY,
     ),
     # OURS. LiteLLM get_llm_provider_logic.py together_ai: base https://api.together.xyz/v1,
@@ -250,7 +244,6 @@ _ROWS: tuple[CompatSpec, ...] = (
         env_key="TOGETHER_API_KEY",
         paths=_v1(CHAT_COMPLETION, TEXT_COMPLETION, EMBEDDING, LIST_MODELS),
         supported=_types(CHAT_COMPLETION, TEXT_COMPLETION, EMBEDDING, LIST_MODELS),
-        responses_via_chat=True,
         note="Not a Bifrost built-in. LiteLLM also reads TOGETHER_AI_API_KEY / TOGETHERAI_API_KEY, and "
              "drops tools/tool_choice for models without function calling (model dependent).",
     ),
@@ -267,7 +260,6 @@ _ROWS: tuple[CompatSpec, ...] = (
         keyless=True,
         paths=_v1(CHAT_COMPLETION, TEXT_COMPLETION, EMBEDDING, LIST_MODELS),
         supported=_types(CHAT_COMPLETION, TEXT_COMPLETION, EMBEDDING, LIST_MODELS),
-        responses_via_chat=True,
         drop_params=OPENAI_ONLY,
         rename_params=_MAX_TOKENS,
         note="Bifrost has no default here and requires base_url (or a per-key URL); the localhost "
@@ -297,7 +289,6 @@ _ROWS: tuple[CompatSpec, ...] = (
         keyless=True,
         paths=_v1(CHAT_COMPLETION, TEXT_COMPLETION, EMBEDDING, LIST_MODELS),
         supported=_types(CHAT_COMPLETION, TEXT_COMPLETION, EMBEDDING, LIST_MODELS),
-        responses_via_chat=True,
         drop_params=OPENAI_ONLY,
         note="Bifrost has no default and requires the server URL; 30000 is SGLang's own default "
              "port (Bifrost's docs use http://localhost:8000 as the example).",
@@ -312,7 +303,6 @@ _ROWS: tuple[CompatSpec, ...] = (
         keyless=True,
         paths=_v1(CHAT_COMPLETION, TEXT_COMPLETION, EMBEDDING, LIST_MODELS),
         supported=_types(CHAT_COMPLETION, TEXT_COMPLETION, EMBEDDING, LIST_MODELS),
-        responses_via_chat=True,
         note="Not a Bifrost built-in (use a custom provider with base_provider_type openai there).",
     ),
     # Bifrost core/providers/huggingface/huggingface.go + utils.go: default
@@ -326,7 +316,6 @@ _ROWS: tuple[CompatSpec, ...] = (
         env_key="HF_TOKEN",
         paths=_v1(CHAT_COMPLETION),
         supported=_types(CHAT_COMPLETION),
-        responses_via_chat=True,
         note="Bifrost model names are huggingface/<inference-provider>/<org>/<model> and are sent to "
              "the router as <org>/<model>:<inference-provider>. LiteLLM reads HUGGINGFACE_API_KEY.",
     ),
@@ -341,7 +330,6 @@ _ROWS: tuple[CompatSpec, ...] = (
         env_key="MISTRAL_API_KEY",
         paths=_v1(CHAT_COMPLETION, EMBEDDING, LIST_MODELS),
         supported=_types(CHAT_COMPLETION, EMBEDDING, LIST_MODELS),
-        responses_via_chat=True,
         drop_params=OPENAI_ONLY,
         rename_params={**_MAX_TOKENS, "seed": "random_seed"},
         note="Mistral takes only string tool_choice: Bifrost turns an object into \"any\", LiteLLM "
@@ -356,7 +344,6 @@ _ROWS: tuple[CompatSpec, ...] = (
         env_key="OPENCODE_API_KEY",
         paths=_v1(CHAT_COMPLETION, LIST_MODELS),
         supported=_types(CHAT_COMPLETION, LIST_MODELS),
-        responses_via_chat=True,
         drop_params=OPENAI_ONLY,
         rename_params=_MAX_TOKENS,
     ),
@@ -367,7 +354,6 @@ _ROWS: tuple[CompatSpec, ...] = (
         base_url="https://opencode.ai/zen/go",
         paths=_v1(CHAT_COMPLETION, LIST_MODELS),
         supported=_types(CHAT_COMPLETION, LIST_MODELS),
-        responses_via_chat=True,
         drop_params=OPENAI_ONLY,
         rename_params=_MAX_TOKENS,
         note="OpenCode Go may reject requests without an x-opencode-session header; Bifrost sends "
@@ -382,7 +368,6 @@ _ROWS: tuple[CompatSpec, ...] = (
         env_key="SAMBANOVA_API_KEY",
         paths=_v1(CHAT_COMPLETION, EMBEDDING, LIST_MODELS),
         supported=_types(CHAT_COMPLETION, EMBEDDING, LIST_MODELS),
-        responses_via_chat=True,
         note="Not a Bifrost built-in.",
     ),
     # OURS. LiteLLM get_llm_provider_logic.py novita: https://api.novita.ai/v3/openai (paths
@@ -393,7 +378,6 @@ _ROWS: tuple[CompatSpec, ...] = (
         env_key="NOVITA_API_KEY",
         paths={CHAT_COMPLETION: "/chat/completions", TEXT_COMPLETION: "/completions", LIST_MODELS: "/models"},
         supported=_types(CHAT_COMPLETION, TEXT_COMPLETION, LIST_MODELS),
-        responses_via_chat=True,
         note="Not a Bifrost built-in.",
     ),
     # OURS. LiteLLM openai_like JSON providers (hyperbolic): https://api.hyperbolic.xyz/v1,
@@ -404,7 +388,6 @@ _ROWS: tuple[CompatSpec, ...] = (
         env_key="HYPERBOLIC_API_KEY",
         paths=_v1(CHAT_COMPLETION, LIST_MODELS),
         supported=_types(CHAT_COMPLETION, LIST_MODELS),
-        responses_via_chat=True,
         note="Not a Bifrost built-in.",
     ),
     # OURS. LiteLLM DeepInfraConfig: https://api.deepinfra.com/v1/openai (paths appended without
@@ -420,7 +403,6 @@ _ROWS: tuple[CompatSpec, ...] = (
             LIST_MODELS: "/models",
         },
         supported=_types(CHAT_COMPLETION, TEXT_COMPLETION, EMBEDDING, LIST_MODELS),
-        responses_via_chat=True,
         note="Not a Bifrost built-in.",
     ),
 )

@@ -78,7 +78,7 @@ class OpenAICompatProvider:
         supported = set(spec.supported)
         if spec.paths.get(S.CHAT_COMPLETION) and S.CHAT_COMPLETION in supported:
             supported.add(S.CHAT_COMPLETION_STREAM)
-        # Without an upstream Responses API (spec.responses_via_chat) the engine serves Responses
+        # Without an upstream Responses API (no `responses` in spec.supported) the engine serves Responses
         # requests through chat (providers/responses_adapter.py), as Bifrost does.
         for t in (S.TEXT_COMPLETION, S.RESPONSES):
             if t in supported:

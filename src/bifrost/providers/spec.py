@@ -62,10 +62,6 @@ class CompatSpec(msgspec.Struct, frozen=True, kw_only=True):
         }
     )
     supported: frozenset[str] = ALL_REQUEST_TYPES
-    # True where Bifrost serves `responses`/`responses_stream` by converting them to a chat completion
-    # (request.ToChatRequest() -> ChatCompletion -> ToBifrostResponsesResponse()) because the upstream
-    # has no /responses endpoint. Such a spec lists neither type in `supported` nor a RESPONSES path.
-    responses_via_chat: bool = False
     # Request fields the upstream rejects: removed before sending.
     drop_params: frozenset[str] = frozenset()
     # Request fields the upstream names differently: old name -> new name.

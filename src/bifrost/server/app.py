@@ -23,7 +23,6 @@ from bifrost.schemas import inference as I
 from bifrost.schemas.errors import BifrostError, RequestError
 from bifrost.server import integrations
 from bifrost.server.asgi import (
-    JSON_HEADERS,
     ClientGone,
     Receive,
     Scope,
@@ -188,4 +187,4 @@ def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
     return wrapped
 
 
-__all__ = ["AppState", "create_app", "JSON_HEADERS"]
+__all__ = ["AppState", "create_app"]

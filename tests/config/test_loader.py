@@ -272,7 +272,7 @@ def test_bifrost_known_but_unimplemented_keys_are_noted() -> None:
     res = parse(raw)
     suffix = ": recognised Bifrost setting, not implemented yet; ignored"
     assert sorted(res.notices) == sorted(p + suffix for p in [
-        "$.config_store", "$.governance", "$.client.enforce_governance_header",
+        "$.governance", "$.client.enforce_governance_header",
         "$.providers.openai.send_back_raw_response", "$.providers.openai.network_config.enforce_http2",
         "$.providers.openai.keys[0].use_for_batch_api",
     ])

@@ -10,7 +10,8 @@ TOP_BIFROST = {
     "guardrails_config", "audit_logs", "cluster_config", "load_balancer_config",
     "large_payload_optimization", "scim_config", "access_profiles", "source_of_truth", "server",
 }
-TOP_IMPLEMENTED = {"$schema", "version", "client", "providers"}
+TOP_IMPLEMENTED = {"$schema", "version", "client", "providers", "config_store", "logs_store", "encryption_key",
+                   "auth_config"}
 
 CLIENT_BIFROST = {
     "allow_per_request_content_storage_override", "allow_per_request_raw_override", "allowed_headers",

@@ -191,9 +191,17 @@ def parse_config(raw: Any, env: Mapping[str, str], *, source: str = "config.json
         p = _provider(r, name, pval, version)
         if p is not None:
             providers[name] = p
+    from bifrost.config import sections
+
+    config_store = sections.store(r, "config_store", raw.get("config_store"))
+    logs_store = sections.store(r, "logs_store", raw.get("logs_store"))
+    enc = sections.encryption_key(r, raw.get("encryption_key"), env)
+    auth = sections.auth(r, raw.get("auth_config"), env)
     if r.problems:
         raise ConfigInvalid(source, r.problems, r.warnings)
-    cfg = GatewayConfig(providers=providers, client=client, version=version, source=source)
+    cfg = GatewayConfig(providers=providers, client=client, version=version, source=source,
+                        config_store=config_store, logs_store=logs_store, encryption_key=enc, auth=auth,
+                        raw=raw)
     return LoadResult(config=cfg, warnings=r.warnings, notices=r.notices)
 
 
@@ -209,7 +217,11 @@ def config_from_environment(env: Mapping[str, str]) -> LoadResult:
         "no config.json found; providers enabled from the environment: "
         + (", ".join(f"{n} ({v})" for n, v in env_enabled_providers(env)) or "none")
     ]
-    cfg = GatewayConfig(providers=providers, source="environment")
+    from bifrost.config import sections
+
+    r = _Reader(env)
+    cfg = GatewayConfig(providers=providers, source="environment",
+                        encryption_key=env.get("BIFROST_ENCRYPTION_KEY") or None, auth=sections.auth(r, None, env))
     return LoadResult(config=cfg, warnings=[], notices=notices)
 
 

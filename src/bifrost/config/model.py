@@ -134,9 +134,48 @@ class ClientConfig(msgspec.Struct, frozen=True, kw_only=True):
     shutdown_grace_seconds: float = 55.0
 
 
+class PostgresConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """`config_store.config` / `logs_store.config` when `type` is `postgres` (values resolved)."""
+
+    host: str
+    port: int = 5432
+    user: str
+    password: str = ""
+    db_name: str
+    ssl_mode: str = "disable"
+    max_open_conns: int = 50
+    max_idle_conns: int = 5
+
+
+class StoreConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """`config_store` or `logs_store`. SQLite in the app dir is the embedded default."""
+
+    enabled: bool = True
+    type: str = "sqlite"  # "sqlite" | "postgres"
+    # SQLite file; a relative path is relative to the app dir. None: the store's default file name.
+    path: str | None = None
+    postgres: PostgresConfig | None = None
+
+
+class AuthConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """`auth_config` (admin auth for /api and, unless disabled, inference)."""
+
+    admin_username: str = ""
+    admin_password: str = ""
+    is_enabled: bool = False
+    disable_auth_on_inference: bool = False
+
+
 class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
     providers: dict[str, ProviderConfig] = msgspec.field(default_factory=dict)
     client: ClientConfig = msgspec.field(default_factory=ClientConfig)
+    config_store: StoreConfig = msgspec.field(default_factory=StoreConfig)
+    logs_store: StoreConfig = msgspec.field(default_factory=StoreConfig)
+    # The resolved passphrase (from `encryption_key` or BIFROST_ENCRYPTION_KEY); None: plaintext.
+    encryption_key: str | None = None
+    auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
+    # Raw JSON sections kept for the subsystems that parse them (plugins, governance, ...).
+    raw: dict[str, object] = msgspec.field(default_factory=dict)
     version: int = 1
     # Where the config came from, for logs: a path, or "environment" when there was no config.json.
     source: str = "defaults"

@@ -219,6 +219,16 @@ def rerank_json(req: Any, rid: str) -> dict:
             "meta": {"api_version": {"version": "2"}, "billed_units": {"search_units": 1}}}
 
 
+def vllm_rerank_json(req: Any, rid: str) -> dict:
+    """vLLM's POST /v1/rerank (and /rerank) answer: the same scores, vLLM's shape (document and usage)."""
+    out = rerank_json(req, rid)
+    docs = req["documents"]
+    tokens = approx_tokens(req["query"]) + sum(approx_tokens(d) for d in docs if isinstance(d, str))
+    return {"id": "rerank-" + rid, "model": req["model"], "usage": {"total_tokens": tokens},
+            "results": [{"index": r["index"], "document": {"text": docs[r["index"]]},
+                         "relevance_score": r["relevance_score"]} for r in out["results"]]}
+
+
 # ---------------------------------------------------------------- models
 
 

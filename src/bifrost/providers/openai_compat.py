@@ -173,7 +173,7 @@ class OpenAICompatProvider:
         h["Accept"] = "text/event-stream"
         events = await self.http.stream(self._urls[req.request_type], h, self._body(req))
         if self.spec.finish_reasons:
-            return _mapped(self.spec, events)
+            return mapped_stream(self.spec, events)
         return events
 
     async def list_models(self, key: Key | None) -> list[dict[str, Any]]:
@@ -190,7 +190,7 @@ class OpenAICompatProvider:
         await self.http.close()
 
 
-async def _mapped(spec: CompatSpec, events: AsyncIterator[StreamEvent]) -> AsyncIterator[StreamEvent]:
+async def mapped_stream(spec: CompatSpec, events: AsyncIterator[StreamEvent]) -> AsyncIterator[StreamEvent]:
     """Stream chunks with the row's finish reasons mapped (only chunks that mention one are re-encoded)."""
     try:
         async for ev in events:

@@ -11,10 +11,10 @@ from typing import Any
 
 import openai
 import pytest
+from test_vertex import TOOL, service_account
 
 from bifrost.providers.vertex.models import ANTHROPIC, ENDPOINT, GEMINI, MISTRAL, OPENAPI, family
 from conftest import Gateway, Mock
-from test_vertex import TOOL, service_account
 
 PROJECT, NUMBER, REGION = "my-proj", "123456789012", "us-central1"
 V1 = f"/v1/projects/{PROJECT}/locations/{REGION}"

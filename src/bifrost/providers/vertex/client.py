@@ -45,6 +45,7 @@ from bifrost.providers.openai_compat import mapped_stream, usage_of
 from bifrost.providers.spec import CompatSpec
 from bifrost.providers.vertex import models as M
 from bifrost.providers.vertex.embeddings import embeddings_to_predict, predict_to_embeddings
+from bifrost.providers.vertex.inline import inline_url_sources, url_sources
 from bifrost.schemas import inference as I
 from bifrost.schemas.errors import BifrostError, ConfigError, RequestError
 from bifrost.schemas.inference import InferenceRequest, StreamEvent, Usage
@@ -195,7 +196,7 @@ class VertexProvider:
         except ValueError as exc:
             raise RequestError(str(exc), provider=self.name, model=req.target.model) from None
 
-    def _anthropic_body(self, req: InferenceRequest) -> bytes:
+    async def _anthropic_body(self, req: InferenceRequest) -> bytes:
         chat = {k: v for k, v in req.body.items() if k != "model"}
         model = req.target.model.removeprefix("anthropic/")
         try:
@@ -203,12 +204,26 @@ class VertexProvider:
         except ValueError as exc:
             raise RequestError(str(exc), provider=self.name, model=req.target.model) from None
         body.pop("model", None)
+        if url_sources(body):  # Claude on Vertex takes base64 sources only (Bifrost inlines them too)
+            await inline_url_sources(body, self._fetch)
         body["anthropic_version"] = ANTHROPIC_VERSION
         if req.stream:
             body["stream"] = True
         else:
             body.pop("stream", None)
         return _encode(body)
+
+    async def _fetch(self, url: str) -> bytes:
+        """GET an image/document URL for inlining, on a throwaway client (arbitrary hosts must not pile up pools)."""
+        client = FastHttpClient(self.name, max_conns=4, timeout_s=self.config.network.timeout_s)
+        try:
+            return await client.request("GET", url, {"Accept": "*/*"})
+        except BifrostError as exc:
+            raise RequestError(f"could not fetch {url} to inline it for Claude on Vertex AI (which accepts only "
+                               f"base64 images and documents): {exc.message}; send it as a data: URL instead",
+                               provider=self.name) from None
+        finally:
+            await client.close()
 
     def _json(self, data: bytes) -> Any:
         try:
@@ -241,7 +256,7 @@ class VertexProvider:
         if kind == M.ANTHROPIC:
             url = self.url(key, model, "rawPredict")
             data = await self.http.request("POST", url, await self._headers(key, req.extra_headers),
-                                           self._anthropic_body(req))
+                                           await self._anthropic_body(req))
             out = _encode(messages_response_to_chat(self._json(data), model.removeprefix("anthropic/")))
             return out, usage_of(out)
         if kind in (M.MISTRAL, M.OPENAPI):
@@ -272,7 +287,7 @@ class VertexProvider:
             events = await self.http.stream(self.url(key, model, "streamRawPredict"), h, payload)
             return mapped_stream(_MISTRAL, events) if kind == M.MISTRAL else events
         if kind == M.ANTHROPIC:
-            events = await self.http.stream(self.url(key, model, "streamRawPredict"), h, self._anthropic_body(req))
+            events = await self.http.stream(self.url(key, model, "streamRawPredict"), h, await self._anthropic_body(req))
             return _anthropic_chunks(self.name, events, model.removeprefix("anthropic/"))
         url = self.url(key, model, "streamGenerateContent") + "?alt=sse"
         events = await self.http.stream(url, h, self._gemini_body(req))

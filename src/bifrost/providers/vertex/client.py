@@ -287,7 +287,8 @@ class VertexProvider:
             events = await self.http.stream(self.url(key, model, "streamRawPredict"), h, payload)
             return mapped_stream(_MISTRAL, events) if kind == M.MISTRAL else events
         if kind == M.ANTHROPIC:
-            events = await self.http.stream(self.url(key, model, "streamRawPredict"), h, await self._anthropic_body(req))
+            payload = await self._anthropic_body(req)
+            events = await self.http.stream(self.url(key, model, "streamRawPredict"), h, payload)
             return _anthropic_chunks(self.name, events, model.removeprefix("anthropic/"))
         url = self.url(key, model, "streamGenerateContent") + "?alt=sse"
         events = await self.http.stream(url, h, self._gemini_body(req))

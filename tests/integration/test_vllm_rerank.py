@@ -54,6 +54,10 @@ def test_older_vllm_without_v1_rerank_is_retried_at_rerank(gw: Gateway, mock: Mo
     assert status == 200, raw
     assert len(mock.requests("/v1/rerank")) == 1 and len(mock.requests("/rerank")) == 1
     assert json.loads(raw)["results"][0]["index"] == 1
+    mock.script({"model": "old-reranker", "status": 501, "body": {"detail": "Not Implemented"}})
+    status, _, raw = http("POST", gw.url + "/v1/rerank",
+                          {"model": "vllm/old-reranker", "query": "bananas", "documents": DOCS})
+    assert status == 200 and len(mock.requests("/rerank")) == 2, raw
 
 
 def test_vllm_rerank_error_keeps_status_and_message(gw: Gateway, mock: Mock) -> None:

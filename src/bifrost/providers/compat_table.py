@@ -269,7 +269,7 @@ _ROWS: tuple[CompatSpec, ...] = (
     # base URL (per-key vllm_key_config.url), /v1/chat/completions, /v1/completions,
     # /v1/embeddings, native /v1/responses (no chat fallback), /v1/models; bearer only when a key
     # is set. localhost:8000 is vLLM's port and Bifrost's documented example. Rerank
-    # (core/providers/vllm/rerank.go, vllm.go Rerank): POST /v1/rerank, retried at /rerank on 404/405.
+    # (core/providers/vllm/rerank.go, vllm.go Rerank): POST /v1/rerank, retried at /rerank on 404/405/501.
     CompatSpec(
         name="vllm",
         base_url="http://localhost:8000",

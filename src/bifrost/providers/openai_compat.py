@@ -145,7 +145,7 @@ class OpenAICompatProvider:
         return data, usage_of(data)
 
     async def _rerank(self, req: InferenceRequest, key: Key | None) -> tuple[bytes, Usage | None]:
-        """vLLM's rerank: /v1/rerank, then /rerank when the server answers 404/405 (older vLLM)."""
+        """vLLM's rerank: /v1/rerank, then /rerank when the server answers 404/405/501 (older vLLM)."""
         try:
             body = _encode(rerank_to_vllm(req.body, req.target.model))
         except ValueError as exc:
@@ -157,7 +157,7 @@ class OpenAICompatProvider:
                 data = await self.http.request("POST", url, headers, body)
                 break
             except UpstreamError as exc:
-                if exc.status not in (404, 405) or i == len(self._rerank_urls) - 1:
+                if exc.status not in (404, 405, 501) or i == len(self._rerank_urls) - 1:
                     raise
         try:
             resp = msgspec.json.decode(data)

@@ -75,7 +75,7 @@ class CompatSpec(msgspec.Struct, frozen=True, kw_only=True):
     embedding_rename: dict[str, str] = msgspec.field(default_factory=dict)
     # Upstream finish_reason values that are not OpenAI's: upstream value -> OpenAI value.
     finish_reasons: dict[str, str] = msgspec.field(default_factory=dict)
-    # Rerank paths, tried in order when the upstream answers 404/405 (vLLM: /v1/rerank, then /rerank).
+    # Rerank paths, tried in order when the upstream answers 404/405/501 (vLLM: /v1/rerank, then /rerank).
     rerank_paths: tuple[str, ...] = ()
     # Human-readable note shown in docs/providers.md.
     note: str = ""

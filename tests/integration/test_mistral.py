@@ -130,3 +130,16 @@ def test_mistral_error_shape_reaches_the_client_with_status_and_message(gw: Gate
     body2 = exc2.value.body
     assert isinstance(body2, dict) and "Extra inputs are not permitted" in body2["message"]
     assert body2["type"] == "invalid_request_error"
+
+
+@pytest.mark.conformance("openai", "mistral", "images in")
+def test_openai_images_reach_mistral_as_image_url_chunks(gw: Gateway, mock: Mock) -> None:
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    content = [{"type": "text", "text": "what is this?"},
+               {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
+               {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg"}}]
+    r = gw.openai().chat.completions.create(model="mistral/pixtral-12b-2409",
+                                            messages=[{"role": "user", "content": content}])
+    assert r.choices[0].message.content
+    # Mistral's chat API takes OpenAI's image_url chunks (data: and https: URLs) as they are.
+    assert _sent(mock, CHAT)["body"]["messages"] == [{"role": "user", "content": content}]

@@ -17,6 +17,7 @@ from bifrost.providers.spec import CompatSpec
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
+_OPENAI_NAME_WINS = frozenset({"max_completion_tokens"})
 
 
 def has_chat_quirks(spec: CompatSpec) -> bool:
@@ -27,9 +28,13 @@ def chat_body(spec: CompatSpec, body: dict[str, Any]) -> dict[str, Any]:
     """A copy of an OpenAI chat/text body with the row's quirks applied (the input is not modified)."""
     out = {k: v for k, v in body.items() if k not in spec.drop_params}
     for old, new in spec.rename_params.items():
-        # Both given: the OpenAI name wins, as in Bifrost (max_completion_tokens is its canonical field).
-        if old in out:
-            out[new] = out.pop(old)
+        if old not in out:
+            continue
+        value = out.pop(old)
+        # Both given: max_completion_tokens wins (Bifrost's canonical max); otherwise the upstream's own
+        # field does (Bifrost keeps a prompt_cache_isolation_key that is already set).
+        if new not in out or old in _OPENAI_NAME_WINS:
+            out[new] = value
     # Bifrost applyMistralCompatibility: only string tool choices are accepted; a forced function becomes "any".
     if spec.tool_choice_object and isinstance(out.get("tool_choice"), dict):
         out["tool_choice"] = spec.tool_choice_object

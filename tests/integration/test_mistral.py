@@ -143,3 +143,29 @@ def test_openai_images_reach_mistral_as_image_url_chunks(gw: Gateway, mock: Mock
     assert r.choices[0].message.content
     # Mistral's chat API takes OpenAI's image_url chunks (data: and https: URLs) as they are.
     assert _sent(mock, CHAT)["body"]["messages"] == [{"role": "user", "content": content}]
+
+
+def test_other_providers_tool_call_ids_are_made_mistral_shaped(gw: Gateway, mock: Mock) -> None:
+    """Mistral accepts only 9-character alphanumeric tool-call ids; a conversation carrying OpenAI's or
+    Anthropic's ids is rewritten consistently (each call still pairs with its result) instead of failing."""
+    history = [
+        {"role": "user", "content": "weather in Paris and Rome?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_abc123XYZ", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}},
+            {"id": "toolu_01A09q90qw90lq917835lq9", "type": "function",
+             "function": {"name": "get_weather", "arguments": "{}"}},
+            {"id": "a1B2c3D4e", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_abc123XYZ", "content": "21C"},
+        {"role": "tool", "tool_call_id": "toolu_01A09q90qw90lq917835lq9", "content": "25C"},
+        {"role": "tool", "tool_call_id": "a1B2c3D4e", "content": "19C"},
+    ]
+    gw.openai().chat.completions.create(model="mistral/mistral-large-latest", tools=[TOOL], messages=history)
+    sent = _sent(mock, CHAT)["body"]["messages"]
+    calls = [c["id"] for c in sent[1]["tool_calls"]]
+    results = [m["tool_call_id"] for m in sent[2:]]
+    assert calls == results and len(set(calls)) == 3
+    assert all(len(i) == 9 and i.isalnum() and i.isascii() for i in calls)
+    assert calls[2] == "a1B2c3D4e"  # already Mistral-shaped: kept
+    assert [m["content"] for m in sent[2:]] == ["21C", "25C", "19C"]
+    gw.openai().chat.completions.create(model="mistral/mistral-large-latest", tools=[TOOL], messages=history)
+    assert [c["id"] for c in _sent(mock, CHAT)["body"]["messages"][1]["tool_calls"]] == calls  # stable

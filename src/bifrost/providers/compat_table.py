@@ -344,6 +344,11 @@ _ROWS: tuple[CompatSpec, ...] = (
         reasoning_effort_fallback="high",
         embedding_rename={"dimensions": "output_dimension"},
         finish_reasons={"model_length": "length"},
+        # OURS (Bifrost sends ids as they are): Mistral rejects any tool-call id that is not exactly 9
+        # characters a-z, A-Z, 0-9 ("Tool call id was call_... but must be a-z, A-Z, 0-9, with a length of
+        # 9", code 3280), so a conversation carrying another provider's ids (call_..., toolu_...) would fail.
+        tool_call_id_pattern="[a-zA-Z0-9]{9}",
+        tool_call_id_length=9,
         note="Bifrost turns a tool_choice object into \"any\" (Mistral takes only strings) and coerces "
              "reasoning effort to none/high. OCR and transcription (Bifrost's /v1/ocr, "
              "/v1/audio/transcriptions) are not offered here.",

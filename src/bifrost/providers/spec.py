@@ -75,6 +75,10 @@ class CompatSpec(msgspec.Struct, frozen=True, kw_only=True):
     embedding_rename: dict[str, str] = msgspec.field(default_factory=dict)
     # Upstream finish_reason values that are not OpenAI's: upstream value -> OpenAI value.
     finish_reasons: dict[str, str] = msgspec.field(default_factory=dict)
+    # Tool-call ids the upstream accepts, as a regular expression; other ids in a conversation are replaced
+    # (consistently: each call keeps its pairing with its result) by ids derived from them.
+    tool_call_id_pattern: str = ""
+    tool_call_id_length: int = 0
     # Rerank paths, tried in order when the upstream answers 404/405/501 (vLLM: /v1/rerank, then /rerank).
     rerank_paths: tuple[str, ...] = ()
     # Human-readable note shown in docs/providers.md.

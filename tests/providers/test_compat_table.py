@@ -190,3 +190,18 @@ def test_compat_spec_lookup():
     assert compat_spec("groq") is COMPAT_PROVIDERS["groq"]
     assert compat_spec("anthropic") is None
     assert compat_spec("GROQ") is None
+
+
+def test_chat_quirks_rewrite_a_copy_and_resolve_both_names_given():
+    from bifrost.providers.compat_quirks import chat_body
+
+    mistral = compat_spec("mistral")
+    body = {"max_completion_tokens": 10, "max_tokens": 99, "seed": 1, "random_seed": 2,
+            "tool_choice": {"type": "function", "function": {"name": "f"}}, "reasoning_effort": "medium",
+            "store": True}
+    out = chat_body(mistral, body)
+    assert out == {"max_tokens": 10, "random_seed": 2, "tool_choice": "any", "reasoning_effort": "high"}
+    assert body["max_completion_tokens"] == 10 and body["store"] is True  # the input is untouched
+    fireworks = compat_spec("fireworks")
+    out = chat_body(fireworks, {"prompt_cache_key": "a", "prompt_cache_isolation_key": "b"})
+    assert out == {"prompt_cache_isolation_key": "b"}

@@ -16,13 +16,15 @@ _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 
 # route kinds; from MESSAGES on: Anthropic's API
-CHAT, COMPLETIONS, EMBEDDINGS, RESPONSES, MODELS, HEALTH, MESSAGES, COUNT_TOKENS, MODEL_DETAIL = range(9)
+CHAT, COMPLETIONS, EMBEDDINGS, RESPONSES, MODELS, HEALTH, RERANK, MESSAGES, COUNT_TOKENS, MODEL_DETAIL = range(10)
 _ROUTES: dict[bytes, tuple[bytes, int]] = {
     b"/v1/chat/completions": (b"POST", CHAT),
     b"/v1/completions": (b"POST", COMPLETIONS),
     b"/v1/embeddings": (b"POST", EMBEDDINGS),
     b"/v1/responses": (b"POST", RESPONSES),
     b"/v1/models": (b"GET", MODELS),
+    b"/v1/rerank": (b"POST", RERANK),  # vLLM's rerank (also at /rerank)
+    b"/rerank": (b"POST", RERANK),
     b"/v1/messages": (b"POST", MESSAGES),
     b"/v1/messages/count_tokens": (b"POST", COUNT_TOKENS),
     b"/health": (b"GET", HEALTH),
@@ -207,7 +209,7 @@ class MockApp:
         fail, slow = state.model_rule(model)
         action = state.take_action(model) if state.script else None
         delay = self.latency + slow
-        stream = body.get("stream") is True and kind != EMBEDDINGS and kind != COUNT_TOKENS
+        stream = body.get("stream") is True and kind not in (EMBEDDINGS, COUNT_TOKENS, RERANK)
         scripted = False
         if action is not None:
             delay += action.delay_ms / 1000.0
@@ -260,6 +262,8 @@ class MockApp:
             return wire.chat_json(body, ans, "chatcmpl-" + sid, int(time.time()), "call_" + sid)
         if kind == EMBEDDINGS:
             return wire.embeddings_json(body, self.opts.embedding_dim)
+        if kind == RERANK:
+            return cohere_wire.vllm_rerank_json(body, state.next_id())
         if kind == COMPLETIONS:
             ans = wire.plan_completion(body, self.chunks)
             return wire.completion_json(body, ans, "cmpl-" + state.next_id(), int(time.time()))

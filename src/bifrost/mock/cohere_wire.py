@@ -1,5 +1,5 @@
 """Cohere's v2 API as the mock sends it: POST /v2/chat (JSON and SSE), /v2/embed, /v2/rerank,
-GET /v1/models (Cohere's listing) and the `{"message": ...}` error shape.
+POST /v1/tokenize, GET /v1/models (Cohere's listing) and the `{"message": ...}` error shape.
 
 Pure functions, like `wire.py`: a decoded request in, a JSON-able dict or SSE frames (head / paced /
 tail; one delta per paced frame) out. Routing, auth and scripting live in `app.py`.
@@ -7,6 +7,8 @@ tail; one delta per paced frame) out. Routing, auth and scripting live in `app.p
 
 from __future__ import annotations
 
+import re
+import zlib
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -219,6 +221,26 @@ def rerank_json(req: Any, rid: str) -> dict:
             "meta": {"api_version": {"version": "2"}, "billed_units": {"search_units": 1}}}
 
 
+def vllm_rerank_json(req: Any, rid: str) -> dict:
+    """vLLM's POST /v1/rerank (and /rerank) answer: the same scores, vLLM's shape (document and usage)."""
+    out = rerank_json(req, rid)
+    docs = req["documents"]
+    tokens = approx_tokens(req["query"]) + sum(approx_tokens(d) for d in docs if isinstance(d, str))
+    return {"id": "rerank-" + rid, "model": req["model"], "usage": {"total_tokens": tokens},
+            "results": [{"index": r["index"], "document": {"text": docs[r["index"]]},
+                         "relevance_score": r["relevance_score"]} for r in out["results"]]}
+
+
+def tokenize_json(req: Any) -> dict:
+    """POST /v1/tokenize: one token per word piece (leading space kept), ids from a stable hash."""
+    text = req.get("text") if isinstance(req, dict) else None
+    if not isinstance(text, str) or not text:
+        raise RequestError("invalid request: text must be at least 1 character")
+    pieces = re.findall(r"\s*\S+|\s+", text)
+    return {"tokens": [zlib.crc32(p.encode()) % 100000 for p in pieces], "token_strings": pieces,
+            "meta": {"api_version": {"version": "1"}}}
+
+
 # ---------------------------------------------------------------- models
 
 
@@ -233,12 +255,12 @@ def models_json(models: tuple[str, ...]) -> dict:
 
 # ---------------------------------------------------------------- routing (called by app.py)
 
-_POST = {b"/v2/chat": "chat", b"/v2/embed": "embed", b"/v2/rerank": "rerank"}
+_POST = {b"/v2/chat": "chat", b"/v2/embed": "embed", b"/v2/rerank": "rerank", b"/v1/tokenize": "tokenize"}
 
 
 def handles(req: Request) -> bool:
-    """/v2/* and Cohere's GET /v1/models listing (recognised by its page_size / endpoint query)."""
-    if req.path.startswith(b"/v2/"):
+    """/v2/*, /v1/tokenize and Cohere's GET /v1/models listing (recognised by its page_size / endpoint query)."""
+    if req.path.startswith(b"/v2/") or req.path == b"/v1/tokenize":
         return True
     q = req.query or b""
     return req.path == b"/v1/models" and (b"page_size=" in q or b"endpoint=" in q)
@@ -304,6 +326,8 @@ def handle(app: MockApp, conn: HttpProtocol, req: Request) -> None:
     try:
         if kind == "embed":
             out = embed_json(body, app.opts.embedding_dim, rid)
+        elif kind == "tokenize":
+            out = tokenize_json(body)
         elif kind == "rerank":
             out = rerank_json(body, rid)
         else:

@@ -3,7 +3,12 @@
 Routes: POST /v1/projects/{project}/locations/{region}/publishers/google/models/{model}:generateContent,
 :streamGenerateContent?alt=sse, :predict (text embeddings: {"predictions": [{"embeddings": {"values",
 "statistics"}}]}); .../publishers/anthropic/models/{model}:rawPredict and :streamRawPredict (a Messages body
-with "anthropic_version": "vertex-2023-10-16" and no model; the model comes from the URL). Every call needs
+with "anthropic_version": "vertex-2023-10-16" and no model; the model comes from the URL);
+.../publishers/mistralai/models/{model}:rawPredict and :streamRawPredict (an OpenAI chat body with the model);
+POST /v1beta1/projects/{project}/locations/{region}/endpoints/openapi/chat/completions (Model-as-a-Service:
+OpenAI chat, the model as "publisher/model"); POST /v1beta1/projects/{project_number}/locations/{region}/
+endpoints/{id}:generateContent and :streamGenerateContent (a fine-tuned endpoint: the Gemini wire, the project
+given by number). Every call needs
 `Authorization: Bearer <token>` (with --require-key: one of the keys or a token this mock issued).
 
 `POST /token` is a fake Google OAuth2 token endpoint (the service-account JWT-bearer grant): it answers
@@ -29,13 +34,14 @@ if TYPE_CHECKING:
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 PREFIX = b"/v1/projects/"
+BETA_PREFIX = b"/v1beta1/projects/"
 TOKEN_PATH = b"/token"
 ANTHROPIC_VERSION = "vertex-2023-10-16"
 _issued = [0]
 
 
 def handles(path: bytes) -> bool:
-    return path.startswith(PREFIX) or path == TOKEN_PATH
+    return path.startswith(PREFIX) or path.startswith(BETA_PREFIX) or path == TOKEN_PATH
 
 
 def handle(app: MockApp, conn: HttpProtocol, req: Request) -> None:
@@ -51,7 +57,9 @@ def handle(app: MockApp, conn: HttpProtocol, req: Request) -> None:
 
     path = unquote(req.path.decode("latin-1"))
     parts = path.split("/")  # "", v1, projects, P, locations, R, publishers, X, models, M:action
-    if len(parts) != 10 or parts[4] != "locations" or parts[6] != "publishers" or parts[8] != "models":
+    beta = parts[1] == "v1beta1" and len(parts) in (8, 10) and parts[4] == "locations" and parts[6] == "endpoints"
+    if not beta and (len(parts) != 10 or parts[1] != "v1" or parts[4] != "locations" or parts[6] != "publishers"
+                     or parts[8] != "models"):
         return fail(404, f"Requested entity was not found: {path}")
     if req.method != b"POST":
         return fail(405, f"Method not allowed: {req.method.decode('latin-1')} {path}")
@@ -62,14 +70,20 @@ def handle(app: MockApp, conn: HttpProtocol, req: Request) -> None:
     token = auth[7:].strip()
     if app.api_keys is not None and token not in app.api_keys and not token.startswith(b"mock-vertex-token-"):
         return fail(401, "Request had invalid authentication credentials. Expected OAuth 2 access token.")
-    publisher = parts[7]
-    model, _, action = parts[9].rpartition(":")
     try:
         body = _decode(req.body) if req.body else None
     except msgspec.DecodeError:
         body = None
+    if beta:
+        return _endpoint(app, conn, req, parts, body)
+    publisher = parts[7]
+    model, _, action = parts[9].rpartition(":")
     if publisher == "anthropic":
         return _anthropic(app, conn, req, model, action, body)
+    if publisher == "mistralai":
+        if action not in ("rawPredict", "streamRawPredict"):
+            return fail(404, f"Requested entity was not found: unknown method {action}")
+        return _openai_chat(app, conn, req, body, action == "streamRawPredict", None)
     if publisher != "google":
         return fail(404, f"Publisher Model `{publisher}/{model}` was not found")
     if action == "predict":
@@ -81,6 +95,44 @@ def handle(app: MockApp, conn: HttpProtocol, req: Request) -> None:
     except gemini_wire.RequestError as e:
         return fail(400, e.message)
     gemini_wire._answer(app, conn, req, model, action, body, action == "streamGenerateContent")
+
+
+def _endpoint(app: MockApp, conn: HttpProtocol, req: Request, parts: list[str], body: Any) -> None:
+    """/v1beta1/.../endpoints/openapi/chat/completions, or .../endpoints/{id}:generateContent (fine-tuned)."""
+    ka = req.keep_alive
+    if len(parts) == 10:
+        if parts[7:] != ["openapi", "chat", "completions"]:
+            return conn.send(gemini_wire.error_bytes(404, "Requested entity was not found.", ka), ka)
+        return _openai_chat(app, conn, req, body, None, "publisher/model")
+    endpoint, _, action = parts[7].rpartition(":")
+    if not parts[3].isdigit() or not endpoint.isdigit():
+        msg = f"Endpoint `projects/{parts[3]}/locations/{parts[5]}/endpoints/{endpoint}` not found."
+        return conn.send(gemini_wire.error_bytes(404, msg, ka), ka)
+    if action not in ("generateContent", "streamGenerateContent"):
+        return conn.send(gemini_wire.error_bytes(404, f"unknown method {action}", ka), ka)
+    try:
+        gemini_wire.validate(body)
+    except gemini_wire.RequestError as e:
+        return conn.send(gemini_wire.error_bytes(400, e.message, ka), ka)
+    gemini_wire._answer(app, conn, req, endpoint, action, body, action == "streamGenerateContent")
+
+
+def _openai_chat(app: MockApp, conn: HttpProtocol, req: Request, body: Any, stream: bool | None,
+                 model_form: str | None) -> None:
+    """An OpenAI chat body served by the mock's chat wire (Mistral rawPredict, the MaaS endpoint)."""
+    from .app import CHAT
+
+    ka = req.keep_alive
+    model = body.get("model") if isinstance(body, dict) else None
+    if not isinstance(model, str) or not model:
+        return conn.send(gemini_wire.error_bytes(400, "model: field required in the request body", ka), ka)
+    if model_form == "publisher/model" and "/" not in model:
+        msg = f"model must be given as publisher/model (e.g. meta/llama-3.3-70b-instruct-maas), got {model!r}"
+        return conn.send(gemini_wire.error_bytes(400, msg, ka), ka)
+    if stream is not None and isinstance(body, dict) and (body.get("stream") is True) != stream:
+        body["stream"] = stream
+        req.body = _encode(body)
+    app.inference(conn, req, CHAT)
 
 
 def _anthropic(app: MockApp, conn: HttpProtocol, req: Request, model: str, action: str, body: Any) -> None:

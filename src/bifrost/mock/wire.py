@@ -397,7 +397,8 @@ def embeddings_json(req: dict, default_dim: int) -> dict:
     items = embedding_inputs(req.get("input"))
     if items is None:
         raise RequestError("'input' must be a non-empty string, array of strings or array of token arrays", "input")
-    dim = _positive_int(req.get("dimensions")) or default_dim
+    # output_dimension: Mistral's name for it.
+    dim = _positive_int(req.get("dimensions")) or _positive_int(req.get("output_dimension")) or default_dim
     fmt = req.get("encoding_format") or "float"
     if fmt not in ("float", "base64"):
         raise RequestError("encoding_format must be 'float' or 'base64'", "encoding_format")

@@ -268,13 +268,15 @@ _ROWS: tuple[CompatSpec, ...] = (
     # Bifrost core/providers/vllm/vllm.go + docs/providers/supported-providers/vllm.mdx: no default
     # base URL (per-key vllm_key_config.url), /v1/chat/completions, /v1/completions,
     # /v1/embeddings, native /v1/responses (no chat fallback), /v1/models; bearer only when a key
-    # is set. localhost:8000 is vLLM's port and Bifrost's documented example.
+    # is set. localhost:8000 is vLLM's port and Bifrost's documented example. Rerank
+    # (core/providers/vllm/rerank.go, vllm.go Rerank): POST /v1/rerank, retried at /rerank on 404/405/501.
     CompatSpec(
         name="vllm",
         base_url="http://localhost:8000",
         keyless=True,
         paths=_v1(CHAT_COMPLETION, TEXT_COMPLETION, EMBEDDING, RESPONSES, LIST_MODELS),
         supported=_types(CHAT_COMPLETION, TEXT_COMPLETION, EMBEDDING, RESPONSES, LIST_MODELS),
+        rerank_paths=("/v1/rerank", "/rerank"),
         drop_params=OPENAI_ONLY,
         note="Bifrost has no default and requires the server URL; the localhost default is ours. "
              "Servers older than /v1/responses support fail responses requests (Bifrost does not "
@@ -321,8 +323,13 @@ _ROWS: tuple[CompatSpec, ...] = (
     ),
     # Bifrost core/providers/mistral/mistral.go: default https://api.mistral.ai,
     # /v1/chat/completions, /v1/embeddings, /v1/models; no text; Responses via ChatCompletion.
-    # Bifrost applyMistralCompatibility: max_completion_tokens -> max_tokens. LiteLLM
-    # litellm/llms/mistral/chat/transformation.py map_openai_params: seed -> random_seed.
+    # Bifrost core/providers/openai/chat.go applyMistralCompatibility: max_completion_tokens ->
+    # max_tokens; a tool_choice object (Mistral takes only "auto" / "none" / "any" / "required")
+    # becomes "any"; reasoning effort other than "none" / "high" becomes "high".
+    # core/providers/mistral/errors.go ParseMistralError: Mistral's top-level {"object": "error",
+    # "message", "type", "code"} (http.upstream_error reads it). Mistral's API reference names the seed
+    # random_seed and the embedding size output_dimension (LiteLLM MistralConfig / MistralEmbeddingConfig
+    # map seed and dimensions the same way); its finish reason "model_length" is OpenAI's "length".
     # docs/providers/supported-providers/mistral.mdx.
     CompatSpec(
         name="mistral",
@@ -332,8 +339,19 @@ _ROWS: tuple[CompatSpec, ...] = (
         supported=_types(CHAT_COMPLETION, EMBEDDING, LIST_MODELS),
         drop_params=OPENAI_ONLY,
         rename_params={**_MAX_TOKENS, "seed": "random_seed"},
-        note="Mistral takes only string tool_choice: Bifrost turns an object into \"any\", LiteLLM "
-             "also maps \"required\" to \"any\". Bifrost coerces reasoning effort to none/high.",
+        tool_choice_object="any",
+        reasoning_efforts=frozenset({"none", "high"}),
+        reasoning_effort_fallback="high",
+        embedding_rename={"dimensions": "output_dimension"},
+        finish_reasons={"model_length": "length"},
+        # OURS (Bifrost sends ids as they are): Mistral rejects any tool-call id that is not exactly 9
+        # characters a-z, A-Z, 0-9 ("Tool call id was call_... but must be a-z, A-Z, 0-9, with a length of
+        # 9", code 3280), so a conversation carrying another provider's ids (call_..., toolu_...) would fail.
+        tool_call_id_pattern="[a-zA-Z0-9]{9}",
+        tool_call_id_length=9,
+        note="Bifrost turns a tool_choice object into \"any\" (Mistral takes only strings) and coerces "
+             "reasoning effort to none/high. OCR and transcription (Bifrost's /v1/ocr, "
+             "/v1/audio/transcriptions) are not offered here.",
     ),
     # Bifrost docs/providers/supported-providers/opencode.mdx and the OpencodeGo/OpencodeZen case in
     # core/providers/openai/chat.go (max_completion_tokens -> max_tokens): base

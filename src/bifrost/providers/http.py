@@ -19,6 +19,7 @@ from bifrost.schemas.errors import (
 from bifrost.schemas.inference import StreamEvent
 
 _decode = msgspec.json.decode
+_encode = msgspec.json.encode
 
 
 def parse_sse_block(block: bytes) -> StreamEvent | None:
@@ -78,7 +79,9 @@ def upstream_error(provider: str, status: int, data: bytes, headers: Mapping[str
     if isinstance(parsed, dict):
         err = parsed.get("error", parsed)
         if isinstance(err, dict):
-            message = str(err.get("message") or err.get("detail") or "")
+            m = err.get("message") or err.get("detail") or ""
+            # Mistral's 422 puts the validation details (an object) in `message`: keep them as JSON.
+            message = m if isinstance(m, str) else _encode(m).decode()
             etype = err.get("type")
             code = err.get("code")
             param = err.get("param")

@@ -13,9 +13,11 @@ import msgspec
 
 from bifrost.config.model import Key, ProviderConfig
 from bifrost.providers import spec as S
+from bifrost.providers.compat_quirks import chat_body, embedding_body, has_chat_quirks, map_finish_reasons
 from bifrost.providers.fasthttp import FastHttpClient
+from bifrost.providers.rerank_vllm import rerank_to_vllm, vllm_rerank_to_rerank
 from bifrost.providers.spec import CompatSpec
-from bifrost.schemas.errors import BifrostError
+from bifrost.schemas.errors import BifrostError, RequestError, UpstreamError
 from bifrost.schemas.inference import InferenceRequest, StreamEvent, Usage
 
 _encode = msgspec.json.encode
@@ -83,12 +85,17 @@ class OpenAICompatProvider:
         for t in (S.TEXT_COMPLETION, S.RESPONSES):
             if t in supported:
                 supported.add(t + "_stream")
+        if spec.rerank_paths:
+            supported.add(S.RERANK)
         if custom and custom.allowed_requests is not None:
             supported = {t for t in supported if custom.allowed_requests.get(t, False)}
         self._supported = frozenset(supported)
         base = (config.network.base_url or spec.base_url).rstrip("/")
         overrides = custom.request_path_overrides if custom else {}
         self._urls = {t: base + (overrides.get(t) or spec.path_for(t)) for t in S.ALL_REQUEST_TYPES}
+        # A request_path_overrides entry for rerank is the only path tried (as in Bifrost's vLLM provider).
+        rr = overrides.get(S.RERANK)
+        self._rerank_urls = (base + rr,) if rr else tuple(base + p for p in spec.rerank_paths)
         net = config.network
         self.http = FastHttpClient(config.name, max_conns=net.max_conns_per_host, timeout_s=net.timeout_s,
                                    stream_idle_timeout_s=net.stream_idle_timeout_s)
@@ -117,11 +124,10 @@ class OpenAICompatProvider:
         body["model"] = req.target.model
         spec = self.spec
         # Quirks are about chat/text parameters; native Responses bodies go upstream as sent.
-        if (spec.drop_params or spec.rename_params) and req.request_type in ("chat_completion", "text_completion"):
-            body = {k: v for k, v in body.items() if k not in spec.drop_params}
-            for old, new in spec.rename_params.items():
-                if old in body and new not in body:
-                    body[new] = body.pop(old)
+        if req.request_type in ("chat_completion", "text_completion") and has_chat_quirks(spec):
+            body = chat_body(spec, body)
+        elif req.request_type == S.EMBEDDING and spec.embedding_rename:
+            body = embedding_body(spec, body)
         if req.stream:
             body["stream"] = True
             if (req.request_type in ("chat_completion", "text_completion")
@@ -130,14 +136,45 @@ class OpenAICompatProvider:
         return _encode(body)
 
     async def send(self, req: InferenceRequest, key: Key | None) -> tuple[bytes, Usage | None]:
+        if req.request_type == S.RERANK:
+            return await self._rerank(req, key)
         data = await self.http.request("POST", self._urls[req.request_type],
                                        self._headers(key, req.extra_headers), self._body(req))
+        if self.spec.finish_reasons:
+            data = map_finish_reasons(self.spec, data)
         return data, usage_of(data)
+
+    async def _rerank(self, req: InferenceRequest, key: Key | None) -> tuple[bytes, Usage | None]:
+        """vLLM's rerank: /v1/rerank, then /rerank when the server answers 404/405/501 (older vLLM)."""
+        try:
+            body = _encode(rerank_to_vllm(req.body, req.target.model))
+        except ValueError as exc:
+            raise RequestError(str(exc), provider=self.name, model=req.target.model) from None
+        headers = self._headers(key, req.extra_headers)
+        data = b""
+        for i, url in enumerate(self._rerank_urls):
+            try:
+                data = await self.http.request("POST", url, headers, body)
+                break
+            except UpstreamError as exc:
+                if exc.status not in (404, 405, 501) or i == len(self._rerank_urls) - 1:
+                    raise
+        try:
+            resp = msgspec.json.decode(data)
+            if not isinstance(resp, dict):
+                raise ValueError(f"{self.name} returned a rerank response that is not a JSON object")
+            out = _encode(vllm_rerank_to_rerank(resp, req.target.model, req.body))
+        except (ValueError, msgspec.DecodeError) as exc:
+            raise BifrostError(str(exc), status=502, provider=self.name) from None
+        return out, usage_of(out)
 
     async def open_stream(self, req: InferenceRequest, key: Key | None) -> AsyncIterator[StreamEvent]:
         h = self._headers(key, req.extra_headers)
         h["Accept"] = "text/event-stream"
-        return await self.http.stream(self._urls[req.request_type], h, self._body(req))
+        events = await self.http.stream(self._urls[req.request_type], h, self._body(req))
+        if self.spec.finish_reasons:
+            return mapped_stream(self.spec, events)
+        return events
 
     async def list_models(self, key: Key | None) -> list[dict[str, Any]]:
         data = await self.http.request("GET", self._urls[S.LIST_MODELS], self._headers(key, None))
@@ -151,4 +188,15 @@ class OpenAICompatProvider:
 
     async def close(self) -> None:
         await self.http.close()
+
+
+async def mapped_stream(spec: CompatSpec, events: AsyncIterator[StreamEvent]) -> AsyncIterator[StreamEvent]:
+    """Stream chunks with the row's finish reasons mapped (only chunks that mention one are re-encoded)."""
+    try:
+        async for ev in events:
+            yield StreamEvent(map_finish_reasons(spec, ev.data), ev.event) if ev.data[:1] == b"{" else ev
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
 

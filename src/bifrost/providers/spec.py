@@ -18,7 +18,7 @@ CHAT_COMPLETION_STREAM = "chat_completion_stream"
 RESPONSES = "responses"
 RESPONSES_STREAM = "responses_stream"
 EMBEDDING = "embedding"
-# Served by native providers (Cohere); no OpenAI-compatible row offers it yet.
+# Bifrost's neutral rerank (POST /v1/rerank): native on Cohere; vLLM serves it in its own wire format.
 RERANK = "rerank"
 
 ALL_REQUEST_TYPES = frozenset(
@@ -66,6 +66,21 @@ class CompatSpec(msgspec.Struct, frozen=True, kw_only=True):
     drop_params: frozenset[str] = frozenset()
     # Request fields the upstream names differently: old name -> new name.
     rename_params: dict[str, str] = msgspec.field(default_factory=dict)
+    # A `tool_choice` object ({"type": "function", ...}) the upstream rejects becomes this string (Mistral: "any").
+    tool_choice_object: str | None = None
+    # The reasoning_effort values the upstream accepts; any other value becomes `reasoning_effort_fallback`.
+    reasoning_efforts: frozenset[str] = frozenset()
+    reasoning_effort_fallback: str = ""
+    # Embedding request fields the upstream names differently (Mistral: dimensions -> output_dimension).
+    embedding_rename: dict[str, str] = msgspec.field(default_factory=dict)
+    # Upstream finish_reason values that are not OpenAI's: upstream value -> OpenAI value.
+    finish_reasons: dict[str, str] = msgspec.field(default_factory=dict)
+    # Tool-call ids the upstream accepts, as a regular expression; other ids in a conversation are replaced
+    # (consistently: each call keeps its pairing with its result) by ids derived from them.
+    tool_call_id_pattern: str = ""
+    tool_call_id_length: int = 0
+    # Rerank paths, tried in order when the upstream answers 404/405/501 (vLLM: /v1/rerank, then /rerank).
+    rerank_paths: tuple[str, ...] = ()
     # Human-readable note shown in docs/providers.md.
     note: str = ""
 

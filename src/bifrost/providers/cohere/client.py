@@ -46,6 +46,7 @@ class CohereProvider:
         self._embed_url = base + "/v2/embed"
         self._rerank_url = base + "/v2/rerank"
         self._models_url = base + "/v1/models?page_size=1000"
+        self._tokenize_url = base + "/v1/tokenize"
         allowed = config.custom.allowed_requests if config.custom else None
         self._supported = SUPPORTED if allowed is None else frozenset(t for t in SUPPORTED if allowed.get(t))
         self.http = FastHttpClient(config.name, max_conns=net.max_conns_per_host, timeout_s=net.timeout_s,
@@ -109,6 +110,17 @@ class CohereProvider:
         h["Accept"] = "text/event-stream"
         events = await self.http.stream(self._chat_url, h, self._body(req))
         return _chat_chunks(self.name, events, req.target.model)
+
+    async def tokenize(self, text: str, model: str, key: Key | None) -> dict[str, Any]:
+        """Cohere's POST /v1/tokenize ({"text", "model"}): its answer {tokens, token_strings, meta}, checked."""
+        body = _encode({"text": text, "model": model})
+        parsed = self._json(await self.http.request("POST", self._tokenize_url, self._headers(key, None), body),
+                            "a tokenize response")
+        tokens = parsed.get("tokens") if isinstance(parsed, dict) else None
+        if not isinstance(tokens, list) or not all(isinstance(t, int) for t in tokens):
+            raise BifrostError(f"{self.name} returned a tokenize response without an integer tokens array",
+                               provider=self.name)
+        return parsed  # type: ignore[no-any-return]
 
     async def list_models(self, key: Key | None) -> list[dict[str, Any]]:
         data = await self.http.request("GET", self._models_url, self._headers(key, None))

@@ -1,7 +1,8 @@
-"""Google Vertex AI as a native provider (Bifrost's core/providers/vertex): Gemini and Claude models.
+"""Google Vertex AI as a native provider (Bifrost's core/providers/vertex): Gemini, Claude, Mistral and
+Model-as-a-Service partner models, and fine-tuned endpoints. `models.py` says which API serves which model.
 
-Bodies are the ones the Gemini and Anthropic providers already build; what differs is where they go
-and how they authenticate:
+Bodies are the ones the Gemini, Anthropic and OpenAI-compatible providers already build; what differs is
+where they go and how they authenticate:
 
 * Endpoint: `https://{region}-aiplatform.googleapis.com` (region "global": `https://aiplatform.googleapis.com`);
   `network_config.base_url`, when set, replaces it. Project and region come from the key's `vertex_key_config`.
@@ -10,6 +11,10 @@ and how they authenticate:
   "parameters": {"autoTruncate": true, "outputDimensionality"}}`, as Bifrost sends it).
 * Claude models (`claude-*`): `.../publishers/anthropic/models/{model}:rawPredict` / `:streamRawPredict`
   with the Messages body minus `model`, plus `"anthropic_version": "vertex-2023-10-16"`.
+* Mistral models: `.../publishers/mistralai/models/{model}:rawPredict` / `:streamRawPredict`; other
+  `publisher/model` ids: `v1beta1/.../endpoints/openapi/chat/completions`; both OpenAI bodies and answers.
+* Numeric model ids (fine-tuned / custom endpoints): `v1beta1/projects/{project_number}/locations/{region}/
+  endpoints/{id}:generateContent`, the Gemini body.
 * Auth: `Authorization: Bearer <token>`: an OAuth2 access token minted from the key's `auth_credentials`
   (a service-account JSON; scope cloud-platform; the token URI is the JSON's `token_uri`) with google-auth in a
   worker thread and cached until 5 minutes before it expires; with no auth_credentials, the key's `value` is
@@ -24,18 +29,23 @@ import hashlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import quote
 
 import msgspec
 
 from bifrost.config.model import Key, ProviderConfig, VertexKeyConfig
 from bifrost.providers.anthropic.client import _chat_chunks as _anthropic_chunks
 from bifrost.providers.anthropic.translate import chat_to_messages, messages_response_to_chat
+from bifrost.providers.compat_quirks import map_finish_reasons
+from bifrost.providers.compat_table import compat_spec
 from bifrost.providers.fasthttp import FastHttpClient
 from bifrost.providers.gemini.client import _chat_chunks as _gemini_chunks
 from bifrost.providers.gemini.client import _stream_error
 from bifrost.providers.gemini.translate import GeminiError, chat_to_generate, generate_response_to_chat
-from bifrost.providers.openai_compat import usage_of
+from bifrost.providers.openai_compat import mapped_stream, usage_of
+from bifrost.providers.spec import CompatSpec
+from bifrost.providers.vertex import models as M
+from bifrost.providers.vertex.embeddings import embeddings_to_predict, predict_to_embeddings
+from bifrost.providers.vertex.inline import inline_url_sources, url_sources
 from bifrost.schemas import inference as I
 from bifrost.schemas.errors import BifrostError, ConfigError, RequestError
 from bifrost.schemas.inference import InferenceRequest, StreamEvent, Usage
@@ -47,14 +57,11 @@ SUPPORTED = frozenset({"chat_completion", "chat_completion_stream", "embedding",
 TOKEN_MARGIN_S = 300.0
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
-
-
-def endpoint_for(region: str) -> str:
-    return "https://aiplatform.googleapis.com" if region == "global" else f"https://{region}-aiplatform.googleapis.com"
+_MISTRAL = compat_spec("mistral") or CompatSpec(name="mistral", base_url="")
 
 
 def is_anthropic_model(model: str) -> bool:
-    return model.startswith("claude-") or model.startswith("anthropic/claude-")
+    return M.family(model) == M.ANTHROPIC
 
 
 class VertexProvider:
@@ -86,16 +93,30 @@ class VertexProvider:
                               provider=self.name)
         return key.vertex
 
+    def _base(self, vc: VertexKeyConfig) -> str:
+        base = (self.config.network.base_url or M.endpoint_for(vc.region)).rstrip("/")
+        return base.removesuffix("/v1")
+
     def url(self, key: Key | None, model: str, method: str) -> str:
+        """The URL of `model`'s `method` (a publisher model's; a numeric id's fine-tuned endpoint)."""
         vc = self._vertex(key)
-        base = (self.config.network.base_url or endpoint_for(vc.region)).rstrip("/")
-        base = base.removesuffix("/v1")
-        if is_anthropic_model(model):
+        base = self._base(vc)
+        kind = M.family(model)
+        if kind == M.ENDPOINT:
+            if not vc.project_number:
+                raise ConfigError(f"provider {self.name!r}: model {model!r} is a fine-tuned endpoint id, which Vertex "
+                                  "addresses by project number: set vertex_key_config.project_number on the key",
+                                  provider=self.name)
+            return M.endpoint_url(base, vc.project_number, vc.region, model, method)
+        if kind == M.OPENAPI:
+            return M.openapi_url(base, vc.project_id, vc.region)
+        if kind == M.ANTHROPIC:
             publisher, model = "anthropic", model.removeprefix("anthropic/")
+        elif kind == M.MISTRAL:
+            publisher, model = "mistralai", model.removeprefix("mistralai/")
         else:
-            publisher, model = "google", model.removeprefix("models/")
-        return (f"{base}/v1/projects/{quote(vc.project_id, safe='')}/locations/{quote(vc.region, safe='')}"
-                f"/publishers/{publisher}/models/{quote(model, safe='-._~@')}:{method}")
+            publisher, model = "google", model.removeprefix("models/").removeprefix("google/")
+        return M.publisher_url(base, vc.project_id, vc.region, publisher, model, method)
 
     # ------------------------------------------------------------------ auth
 
@@ -175,7 +196,7 @@ class VertexProvider:
         except ValueError as exc:
             raise RequestError(str(exc), provider=self.name, model=req.target.model) from None
 
-    def _anthropic_body(self, req: InferenceRequest) -> bytes:
+    async def _anthropic_body(self, req: InferenceRequest) -> bytes:
         chat = {k: v for k, v in req.body.items() if k != "model"}
         model = req.target.model.removeprefix("anthropic/")
         try:
@@ -183,12 +204,26 @@ class VertexProvider:
         except ValueError as exc:
             raise RequestError(str(exc), provider=self.name, model=req.target.model) from None
         body.pop("model", None)
+        if url_sources(body):  # Claude on Vertex takes base64 sources only (Bifrost inlines them too)
+            await inline_url_sources(body, self._fetch)
         body["anthropic_version"] = ANTHROPIC_VERSION
         if req.stream:
             body["stream"] = True
         else:
             body.pop("stream", None)
         return _encode(body)
+
+    async def _fetch(self, url: str) -> bytes:
+        """GET an image/document URL for inlining, on a throwaway client (arbitrary hosts must not pile up pools)."""
+        client = FastHttpClient(self.name, max_conns=4, timeout_s=self.config.network.timeout_s)
+        try:
+            return await client.request("GET", url, {"Accept": "*/*"})
+        except BifrostError as exc:
+            raise RequestError(f"could not fetch {url} to inline it for Claude on Vertex AI (which accepts only "
+                               f"base64 images and documents): {exc.message}; send it as a data: URL instead",
+                               provider=self.name) from None
+        finally:
+            await client.close()
 
     def _json(self, data: bytes) -> Any:
         try:
@@ -200,10 +235,12 @@ class VertexProvider:
 
     async def send(self, req: InferenceRequest, key: Key | None) -> tuple[bytes, Usage | None]:
         model = req.target.model
+        kind = M.family(model)
         if req.request_type == I.EMBEDDING:
-            if is_anthropic_model(model):
-                raise RequestError(f"{model} on Vertex AI does not offer embeddings", provider=self.name,
-                                   model=model)
+            if kind != M.GEMINI:
+                raise RequestError(f"{model} on Vertex AI does not offer embeddings through Bifrost (only Google "
+                                   "publisher models' :predict does); use e.g. vertex/text-embedding-005",
+                                   provider=self.name, model=model)
             body = {k: v for k, v in req.body.items() if k != "model"}
             try:
                 pbody, n = embeddings_to_predict(body)
@@ -216,12 +253,19 @@ class VertexProvider:
             except ValueError as exc:
                 raise BifrostError(str(exc), provider=self.name) from None
             return out, usage_of(out)
-        if is_anthropic_model(model):
+        if kind == M.ANTHROPIC:
             url = self.url(key, model, "rawPredict")
             data = await self.http.request("POST", url, await self._headers(key, req.extra_headers),
-                                           self._anthropic_body(req))
+                                           await self._anthropic_body(req))
             out = _encode(messages_response_to_chat(self._json(data), model.removeprefix("anthropic/")))
             return out, usage_of(out)
+        if kind in (M.MISTRAL, M.OPENAPI):
+            url = self.url(key, model, "rawPredict")
+            payload = _encode(M.openai_chat_body(kind, req.body, model, False))
+            data = await self.http.request("POST", url, await self._headers(key, req.extra_headers), payload)
+            if kind == M.MISTRAL:
+                data = map_finish_reasons(_MISTRAL, data)
+            return data, usage_of(data)
         url = self.url(key, model, "generateContent")
         data = await self.http.request("POST", url, await self._headers(key, req.extra_headers),
                                        self._gemini_body(req))
@@ -237,8 +281,14 @@ class VertexProvider:
         model = req.target.model
         h = await self._headers(key, req.extra_headers)
         h["Accept"] = "text/event-stream"
-        if is_anthropic_model(model):
-            events = await self.http.stream(self.url(key, model, "streamRawPredict"), h, self._anthropic_body(req))
+        kind = M.family(model)
+        if kind in (M.MISTRAL, M.OPENAPI):
+            payload = _encode(M.openai_chat_body(kind, req.body, model, True))
+            events = await self.http.stream(self.url(key, model, "streamRawPredict"), h, payload)
+            return mapped_stream(_MISTRAL, events) if kind == M.MISTRAL else events
+        if kind == M.ANTHROPIC:
+            payload = await self._anthropic_body(req)
+            events = await self.http.stream(self.url(key, model, "streamRawPredict"), h, payload)
             return _anthropic_chunks(self.name, events, model.removeprefix("anthropic/"))
         url = self.url(key, model, "streamGenerateContent") + "?alt=sse"
         events = await self.http.stream(url, h, self._gemini_body(req))
@@ -248,48 +298,10 @@ class VertexProvider:
         """The key's listed models (Vertex has no cheap per-project catalogue of publisher models)."""
         if key is None:
             return []
-        return [{"id": m, "object": "model", "owned_by": "anthropic" if is_anthropic_model(m) else "google"}
+        owners = {M.ANTHROPIC: "anthropic", M.MISTRAL: "mistralai", M.ENDPOINT: "custom"}
+        return [{"id": m, "object": "model",
+                 "owned_by": owners.get(M.family(m)) or (m.split("/")[0] if "/" in m else "google")}
                 for m in key.models if m != "*"]
 
     async def close(self) -> None:
         await self.http.close()
-
-
-def embeddings_to_predict(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """OpenAI embeddings request -> Vertex `:predict` body (Bifrost's ToVertexEmbeddingRequest), input count."""
-    inp = body.get("input")
-    texts = [inp] if isinstance(inp, str) else inp if isinstance(inp, list) else None
-    if not texts or not all(isinstance(t, str) for t in texts):
-        raise ValueError("input must be a string or a non-empty array of strings for Vertex AI embeddings")
-    instances: list[dict[str, Any]] = []
-    for t in texts:
-        inst: dict[str, Any] = {"content": t}
-        for extra in ("task_type", "title"):
-            if isinstance(body.get(extra), str):
-                inst[extra] = body[extra]
-        instances.append(inst)
-    auto = body.get("autoTruncate")
-    params: dict[str, Any] = {"autoTruncate": auto if isinstance(auto, bool) else True}
-    dims = body.get("dimensions")
-    if isinstance(dims, int) and not isinstance(dims, bool):
-        params["outputDimensionality"] = dims
-    return {"instances": instances, "parameters": params}, len(texts)
-
-
-def predict_to_embeddings(resp: Any, model: str, n: int) -> dict[str, Any]:
-    """Vertex `{"predictions": [{"embeddings": {"values", "statistics": {"token_count"}}}]}` -> OpenAI list."""
-    preds = resp.get("predictions") if isinstance(resp, dict) else None
-    if not isinstance(preds, list):
-        raise ValueError("Vertex AI returned an embedding response without predictions")
-    data, tokens = [], 0
-    for i, p in enumerate(preds):
-        emb = p.get("embeddings") if isinstance(p, dict) else None
-        values = emb.get("values") if isinstance(emb, dict) else None
-        if not isinstance(values, list) or not values:
-            continue
-        stats = emb.get("statistics")
-        if isinstance(stats, dict) and isinstance(stats.get("token_count"), int | float):
-            tokens += int(stats["token_count"])
-        data.append({"object": "embedding", "index": i, "embedding": values})
-    return {"object": "list", "data": data, "model": model,
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}

@@ -1,5 +1,7 @@
 """`/cohere/v2/chat`, `/cohere/v2/embed` and `/cohere/v2/rerank`: Cohere's v2 API in front of any
-configured provider (rerank: any provider that supports rerank).
+configured provider (rerank: any provider that supports rerank). `/cohere/v1/tokenize` is forwarded to
+a Cohere provider's own /v1/tokenize (Bifrost routes it as a count-tokens request; only Cohere answers
+in the shape the SDK reads, so any other target is a 400 that says so). Bifrost has no detokenize route.
 
 The Cohere SDK's request is translated to the neutral (OpenAI) format, routed like any other request
 (`model` may name any provider: "openai/gpt-4o-mini" works), and the answer is translated back: JSON,
@@ -165,6 +167,31 @@ async def rerank_route(state: Any, scope: Scope, receive: Receive, send: Send) -
     return 200
 
 
+async def tokenize_route(state: Any, scope: Scope, receive: Receive, send: Send) -> int:
+    """POST /cohere/v1/tokenize: {"text", "model"} -> the Cohere provider's {tokens, token_strings, meta}."""
+    raw = await _read(state, scope, receive, send)
+    if isinstance(raw, int):
+        return raw
+    engine: Engine = state.engine
+    try:
+        body = _body(raw)
+        text = body.get("text")
+        if not isinstance(text, str) or not text:
+            raise RequestError("invalid request: text must be a non-empty string", param="text")
+        target = engine.resolve(body["model"])
+        provider, key = engine.provider_and_key(target)
+        tokenize = getattr(provider, "tokenize", None)
+        if tokenize is None:
+            raise RequestError(
+                f"tokenize is only offered by Cohere providers, and model {body['model']!r} routes to provider "
+                f"{target.provider!r}; name a Cohere model, e.g. \"cohere/command-r-plus\"", param="model")
+        out = await tokenize(text, target.model, key)
+    except BifrostError as exc:
+        return await send_cohere_error(send, exc)
+    await send_bytes(send, 200, _encode(out), JSON_HEADERS)
+    return 200
+
+
 async def _events(stream: InferenceStream, tools: bool) -> AsyncIterator[bytes]:
     conv = ChatStreamToCohere(tools)
     events = stream.events
@@ -191,4 +218,5 @@ def _sse_error(err: BifrostError) -> bytes:
     return _sse({"type": "message-end", "delta": {"finish_reason": "ERROR", "error": err.message}})
 
 
-ROUTES = {"/cohere/v2/chat": chat_route, "/cohere/v2/embed": embed_route, "/cohere/v2/rerank": rerank_route}
+ROUTES = {"/cohere/v2/chat": chat_route, "/cohere/v2/embed": embed_route, "/cohere/v2/rerank": rerank_route,
+          "/cohere/v1/tokenize": tokenize_route}

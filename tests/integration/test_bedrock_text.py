@@ -20,7 +20,8 @@ from conftest import Gateway, Mock
 CLAUDE = "anthropic.claude-v2:1"
 MISTRAL = "mistral.mistral-7b-instruct-v0:2"
 # A 1x1 PNG.
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
+                       "AAAABJRU5ErkJggg==")
 
 
 class _ImageHost(http.server.BaseHTTPRequestHandler):

@@ -93,6 +93,9 @@ def fetch_image(url: str, allow_private: bool = False) -> tuple[str, str]:
     except ImageFetchError:
         raise
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:  # urllib refuses redirects to non-http(s) schemes this way
+            raise ImageFetchError(f"image_url {redact(url)}: the image host redirected to a URL that is not "
+                                  "followed (only http(s) redirects are); use the image's final URL") from None
         raise ImageFetchError(f"image_url {redact(url)}: the image host answered HTTP {exc.code}; check the URL "
                               "or send the image as a base64 data: URL") from None
     except (OSError, ValueError) as exc:

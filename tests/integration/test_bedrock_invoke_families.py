@@ -192,3 +192,14 @@ def test_boto3_invoke_text_upstream_error_is_aws_shaped(gw: Gateway) -> None:
     with pytest.raises(ClientError) as e:
         _boto(gw).invoke_model(modelId="openai/mock-fail-429", body=json.dumps({"prompt": "x", "max_gen_len": 5}))
     assert e.value.response["Error"]["Code"] == "ThrottlingException"
+
+
+def test_bare_bedrock_model_id_goes_to_the_bedrock_provider(gw: Gateway, mock: Mock) -> None:
+    """boto3 code written for AWS (no "provider/" prefix) works unchanged, as in Bifrost."""
+    mock.reset()
+    model = "mistral.mistral-7b-instruct-v0:2"
+    out = json.loads(_boto(gw).invoke_model(modelId=model, body=json.dumps({"prompt": "hi", "max_tokens": 9}))[
+        "body"].read())
+    assert out["outputs"][0]["stop_reason"] == "length"
+    assert mock.requests("/model/" + model.replace(":", "%3A") + "/invoke")[-1]["body"] == {"prompt": "hi",
+                                                                                            "max_tokens": 9}

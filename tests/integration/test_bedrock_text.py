@@ -125,6 +125,12 @@ def test_bedrock_text_completion_stream_over_invoke_with_response_stream(gw: Gat
     assert usage.prompt_tokens == max(1, approx_tokens(sent["body"]["prompt"]))
 
 
+def test_bedrock_text_stream_without_include_usage_has_no_usage_chunk(gw: Gateway) -> None:
+    chunks = list(gw.openai().completions.create(model="bedrock/" + MISTRAL, prompt="hello", stream=True))
+    assert chunks and all(c.choices for c in chunks) and all(c.usage is None for c in chunks)
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
 def test_bedrock_text_completion_for_other_families_is_a_clear_400(gw: Gateway, mock: Mock) -> None:
     import openai
 

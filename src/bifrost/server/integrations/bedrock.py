@@ -8,10 +8,12 @@ event-stream `chunk` frame `{"bytes": base64(event JSON)}` as Bedrock does. Othe
 `bedrock_invoke.py`.
 
 `modelId` is `provider/model` ("openai/gpt-4o-mini", "bedrock/anthropic.claude-3-haiku-20240307-v1:0");
-boto3 sends it URL-encoded (`%2F`, `%3A`). The request is translated to the neutral (OpenAI) format,
-routed like any other request, and the answer translated back: JSON for converse, AWS's binary event
-stream for converse-stream. Errors are AWS-shaped (`{"message"}` + `x-amzn-ErrorType`). The client's
-SigV4 headers are its credential to the gateway; they are not verified and never sent upstream.
+boto3 sends it URL-encoded (`%2F`, `%3A`). A bare Bedrock id ("anthropic.claude-3-haiku-20240307-v1:0",
+an inference profile or ARN) goes to the `bedrock` provider when one is configured, as in Bifrost.
+The request is translated to the neutral (OpenAI) format, routed like any other request, and the
+answer translated back: JSON for converse, AWS's binary event stream for converse-stream. Errors are
+AWS-shaped (`{"message"}` + `x-amzn-ErrorType`). The client's SigV4 headers are its credential to the
+gateway; they are not verified and never sent upstream.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from bifrost.providers.bedrock.invoke import ACCEPTED, invoke_family
 from bifrost.providers.bedrock.translate import ChatStreamToConverse, chat_response_to_converse, converse_to_chat
 from bifrost.schemas import inference as I
 from bifrost.schemas.errors import BifrostError, RequestError
-from bifrost.schemas.inference import InferenceRequest, InferenceStream
+from bifrost.schemas.inference import InferenceRequest, InferenceStream, Target
 from bifrost.server.asgi import JSON_HEADERS, Receive, Scope, Send, read_body, send_bytes, stream_sse
 from bifrost.server.inference import new_context
 from bifrost.server.integrations import bedrock_invoke
@@ -69,6 +71,16 @@ def parse_path(path: str) -> tuple[str, bool, bool]:
     return unquote(model), stream, invoke
 
 
+def resolve(engine: Engine, model: str) -> Target:
+    """`provider/model` when the prefix is a configured provider; otherwise a bare Bedrock model id,
+    inference profile or ARN goes to the `bedrock` provider when one is configured (Bifrost's bedrock
+    integration defaults to Bedrock the same way), else the engine's usual resolution (and its error)."""
+    bare = "/" not in model or model.startswith("arn:")
+    if bare and "bedrock" in engine.runtimes and not engine.catalog.get(model):
+        return Target("bedrock", model)
+    return engine.resolve(model)
+
+
 def _invoke_to_chat(engine: Engine, target: Any, body: dict) -> dict:
     """An Anthropic-on-Bedrock InvokeModel body -> neutral chat."""
     if not isinstance(body.get("messages"), list):
@@ -99,7 +111,7 @@ async def bedrock_route(state: Any, scope: Scope, receive: Receive, send: Send) 
         if not isinstance(body, dict):
             raise RequestError("the body must be a JSON object")
         engine: Engine = state.engine
-        target = engine.resolve(model)
+        target = resolve(engine, model)
         family = invoke_family(body, model) if invoke else None
         if invoke and family != "messages":
             other = await bedrock_invoke.handle(state, scope, engine, target, model, body, family, stream)

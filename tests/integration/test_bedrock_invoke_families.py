@@ -17,7 +17,7 @@ from conftest import Gateway, Mock
 TEXT_BODIES = [
     ("mistral", {"prompt": "<s>[INST] hi [/INST]", "max_tokens": 60, "temperature": 0.5, "top_p": 0.9,
                  "top_k": 50, "stop": ["</s>"]},
-     {"max_tokens": 60, "temperature": 0.5, "top_p": 0.9, "top_k": 50, "stop": ["</s>"]}),
+     {"max_tokens": 60, "temperature": 0.5, "top_p": 0.9, "stop": ["</s>"]}),  # top_k: no OpenAI field
     ("llama", {"prompt": "hi", "max_gen_len": 70, "temperature": 0.2, "top_p": 0.8},
      {"max_tokens": 70, "temperature": 0.2, "top_p": 0.8}),
     ("titan_text", {"inputText": "hi", "textGenerationConfig": {"maxTokenCount": 80, "temperature": 0.1,
@@ -124,7 +124,7 @@ def test_boto3_invoke_text_body_to_bedrock_provider(gw: Gateway, mock: Mock) -> 
     """A Mistral body for bedrock/mistral.*: the gateway's bedrock provider invokes the same family upstream."""
     mock.reset()
     model = "mistral.mistral-7b-instruct-v0:2"
-    body = {"prompt": "<s>[INST] hi [/INST]", "max_tokens": 30}
+    body = {"prompt": "<s>[INST] hi [/INST]", "max_tokens": 30, "top_k": 5}  # top_k kept for bedrock
     r = _boto(gw).invoke_model(modelId="bedrock/" + model, body=json.dumps(body))
     out = json.loads(r["body"].read())
     assert out["outputs"][0]["stop_reason"] == "stop" and out["outputs"][0]["text"].strip()

@@ -6,16 +6,17 @@ boto3 converse image blocks -> an OpenAI upstream). Upstreams are the loopback m
 from __future__ import annotations
 
 import base64
-import http.server
+import json
 import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bifrost.mock.content import approx_tokens
-from conftest import Gateway, Mock
+from conftest import Gateway, Mock, http
 
 CLAUDE = "anthropic.claude-v2:1"
 MISTRAL = "mistral.mistral-7b-instruct-v0:2"
@@ -24,7 +25,7 @@ PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4
                        "AAAABJRU5ErkJggg==")
 
 
-class _ImageHost(http.server.BaseHTTPRequestHandler):
+class _ImageHost(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         if self.path.split("?", 1)[0] == "/cat.png":
             self.send_response(200)
@@ -41,7 +42,7 @@ class _ImageHost(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def image_host() -> Iterator[str]:
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ImageHost)
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _ImageHost)
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
     yield f"http://127.0.0.1:{srv.server_address[1]}"
@@ -174,6 +175,52 @@ def test_anthropic_text_completion_stream_is_unsupported_as_in_bifrost(gw: Gatew
         list(gw.openai().completions.create(model="anthropic/claude-2.1", prompt="x", stream=True))
     assert e.value.status_code == 400
     assert not mock.requests("/v1/complete")
+
+
+def _complete(gw: Gateway, **body: Any) -> tuple[int, dict[str, Any]]:
+    """POST /anthropic/v1/complete as Anthropic's legacy Text Completions clients send it (the installed
+    anthropic SDK no longer has `completions`, so the request is made by hand with its headers)."""
+    status, _, raw = http("POST", gw.url + "/anthropic/v1/complete", body,
+                          {"x-api-key": "client-key", "anthropic-version": "2023-06-01"})
+    return status, json.loads(raw)
+
+
+def test_anthropic_legacy_complete_route_to_openai(gw: Gateway, mock: Mock) -> None:
+    mock.reset()
+    status, r = _complete(gw, model="openai/gpt-3.5-turbo-instruct", max_tokens_to_sample=40,
+                          prompt="\n\nHuman: hi\n\nAssistant:", stop_sequences=["\n\nHuman:"], temperature=0.3,
+                          top_k=5)
+    assert status == 200, r
+    assert r["type"] == "completion" and r["stop_reason"] == "stop_sequence" and len(r["completion"].split()) == 20
+    assert r["model"] == "openai/gpt-3.5-turbo-instruct" and r["usage"]["output_tokens"] == 20
+    sent = mock.requests("/v1/completions")[-1]
+    assert sent["headers"]["authorization"] == "Bearer sk-openai-upstream"  # the client's key stays here
+    assert sent["body"] == {"model": "gpt-3.5-turbo-instruct", "prompt": "\n\nHuman: hi\n\nAssistant:",
+                            "max_tokens": 40, "stop": ["\n\nHuman:"], "temperature": 0.3}  # no top_k for OpenAI
+    _, short = _complete(gw, model="openai/gpt-3.5-turbo-instruct", max_tokens_to_sample=2,
+                         prompt="\n\nHuman: hi\n\nAssistant:")
+    assert short["stop_reason"] == "max_tokens"
+
+
+def test_anthropic_legacy_complete_route_to_anthropic(gw: Gateway, mock: Mock) -> None:
+    mock.reset()
+    status, r = _complete(gw, model="anthropic/claude-2.1", max_tokens_to_sample=40, top_k=7,
+                          prompt="\n\nHuman: hi\n\nAssistant:")
+    assert status == 200 and r["completion"].strip() and r["stop_reason"] == "stop_sequence"
+    sent = mock.requests("/v1/complete")[-1]
+    assert sent["headers"]["x-api-key"] == "sk-ant-upstream"
+    assert sent["body"] == {"model": "claude-2.1", "prompt": "\n\nHuman: hi\n\nAssistant:",
+                            "max_tokens_to_sample": 40, "top_k": 7}
+
+
+def test_anthropic_legacy_complete_errors_are_anthropic_shaped(gw: Gateway) -> None:
+    status, r = _complete(gw, model="openai/gpt-3.5-turbo-instruct", max_tokens_to_sample=5,
+                          prompt="\n\nHuman: hi\n\nAssistant:", stream=True)
+    assert status == 400 and r["type"] == "error" and "streaming is not supported" in r["error"]["message"]
+    status, r = _complete(gw, model="openai/gpt-3.5-turbo-instruct", prompt="x")
+    assert status == 400 and "max_tokens_to_sample" in r["error"]["message"]
+    status, r = _complete(gw, model="openai/mock-fail-429", max_tokens_to_sample=5, prompt="\n\nHuman: x")
+    assert status == 429 and r["error"]["type"] == "rate_limit_error"
 
 
 # --- images in -----------------------------------------------------------------------------------

@@ -167,7 +167,7 @@ def test_family_falls_back_to_the_model_id() -> None:
 
 
 def test_text_bodies_to_openai_completions() -> None:
-    assert invoke_to_completion(FX["anthropic_text"]["request"], "anthropic_text") == {
+    assert invoke_to_completion(FX["anthropic_text"]["request"], "anthropic_text", keep_top_k=True) == {
         "prompt": "\n\nHuman: Hello, world!\n\nAssistant:", "max_tokens": 200, "temperature": 0.5, "top_p": 0.9,
         "top_k": 250, "stop": ["\n\nHuman:"]}
     assert invoke_to_completion(FX["llama"]["request"], "llama") == {
@@ -175,7 +175,8 @@ def test_text_bodies_to_openai_completions() -> None:
     assert invoke_to_completion(FX["titan_text"]["request"], "titan_text") == {
         "prompt": "Write a haiku about rain.", "max_tokens": 512, "temperature": 0.7, "top_p": 0.9, "stop": ["User:"]}
     m = FX["mistral"]["request"]
-    assert invoke_to_completion(m, "mistral") == m  # the same field names as OpenAI
+    assert invoke_to_completion(m, "mistral", keep_top_k=True) == m  # the same field names as OpenAI
+    assert "top_k" not in invoke_to_completion(m, "mistral")  # OpenAI has no top_k
 
 
 def _completion(text: str, finish: str, inp: int, out: int) -> dict[str, Any]:

@@ -87,8 +87,9 @@ def _stops(v: Any) -> list[str] | None:
     return None
 
 
-def invoke_to_completion(body: dict, family: str) -> dict:
-    """A text-family InvokeModel body -> an OpenAI text completion request (no model)."""
+def invoke_to_completion(body: dict, family: str, keep_top_k: bool = False) -> dict:
+    """A text-family InvokeModel body -> an OpenAI text completion request (no model). `top_k` has no
+    OpenAI equivalent: it is kept only for targets that take it (`keep_top_k`: anthropic, bedrock)."""
     if family == "titan_text":
         out: dict[str, Any] = {"prompt": body["inputText"]}
         cfg = body.get("textGenerationConfig")
@@ -100,8 +101,9 @@ def invoke_to_completion(body: dict, family: str) -> dict:
         return out
     out = {"prompt": body["prompt"]}
     max_key = {"anthropic_text": "max_tokens_to_sample", "llama": "max_gen_len"}.get(family, "max_tokens")
-    _copy(body, out, ((max_key, "max_tokens"), ("temperature", "temperature"), ("top_p", "top_p"),
-                      ("top_k", "top_k")))
+    _copy(body, out, ((max_key, "max_tokens"), ("temperature", "temperature"), ("top_p", "top_p")))
+    if keep_top_k:
+        _copy(body, out, (("top_k", "top_k"),))
     stops = _stops(body.get("stop_sequences") if family == "anthropic_text" else body.get("stop"))
     if stops:
         out["stop"] = stops

@@ -114,7 +114,7 @@ async def bedrock_route(state: Any, scope: Scope, receive: Receive, send: Send) 
         target = resolve(engine, model)
         family = invoke_family(body, model) if invoke else None
         if invoke and family != "messages":
-            other = await bedrock_invoke.handle(state, scope, engine, target, model, body, family, stream)
+            other = await bedrock_invoke.handle(scope, engine, target, model, body, family, stream)
             if isinstance(other, InferenceStream):
                 await stream_sse(send, receive, bedrock_invoke.text_events(other, family or ""),
                                  headers=STREAM_HEADERS, on_error=_stream_error)

@@ -38,20 +38,24 @@ _decode = msgspec.json.decode
 _encode = msgspec.json.encode
 # Providers that understand the embedding fields only Bedrock and Cohere have (input_type, normalize...).
 _NATIVE_EMBED = frozenset({"bedrock", "cohere"})
+# Providers whose text completions take top_k (OpenAI's have no such field).
+_TOP_K = frozenset({"anthropic", "bedrock"})
 
 
 def build_request(engine: Engine, target: Target, model: str, body: dict, family: str | None,
                   stream: bool) -> InferenceRequest:
     """The neutral request for a text or embedding InvokeModel body; RequestError when it can't be served."""
+    rt = engine.runtimes.get(target.provider)
+    base = rt.config.base_type if rt is not None else ""
     if family in TEXT_FAMILIES:
-        return InferenceRequest(request_type=I.TEXT, target=target, body=invoke_to_completion(body, family),
-                                stream=stream, model_requested=model, client_wants_usage=True)
+        text = invoke_to_completion(body, family, keep_top_k=base in _TOP_K)
+        return InferenceRequest(request_type=I.TEXT, target=target, body=text, stream=stream,
+                                model_requested=model, client_wants_usage=True)
     if family in EMBED_FAMILIES:
         if stream:
             raise RequestError("embedding models are not served on invoke-with-response-stream; call invoke "
                                "(boto3 invoke_model) instead")
-        rt = engine.runtimes.get(target.provider)
-        native = rt is not None and rt.config.base_type in _NATIVE_EMBED
+        native = base in _NATIVE_EMBED
         try:
             emb = invoke_to_embedding(body, family, native)
         except ValueError as exc:
@@ -107,7 +111,7 @@ async def text_events(stream: InferenceStream, family: str) -> AsyncIterator[byt
             await aclose()
 
 
-async def handle(state: Any, scope: Scope, engine: Engine, target: Target, model: str, body: dict,
+async def handle(scope: Scope, engine: Engine, target: Target, model: str, body: dict,
                  family: str | None, stream: bool) -> InferenceStream | tuple[bytes, str, InferenceRequest]:
     """Run a text / embedding InvokeModel body through the engine."""
     req = build_request(engine, target, model, body, family, stream)

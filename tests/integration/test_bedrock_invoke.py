@@ -161,5 +161,5 @@ def test_boto3_invoke_errors_are_aws_shaped(gw: Gateway) -> None:
         _boto(gw).invoke_model(modelId="openai/mock-fail-429", body=body)
     assert e.value.response["Error"]["Code"] == "ThrottlingException"
     with pytest.raises(ClientError) as e:
-        _boto(gw).invoke_model(modelId="openai/gpt-4o-mini", body=json.dumps({"inputText": "x"}))
+        _boto(gw).invoke_model(modelId="openai/gpt-4o-mini", body=json.dumps({"question": "x"}))
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

@@ -1,5 +1,5 @@
 """Anthropic's Messages API as the mock sends it: POST /v1/messages (JSON and SSE),
-/v1/messages/count_tokens, the models listing and the error shapes.
+/v1/messages/count_tokens, the legacy POST /v1/complete (JSON), the models listing and the error shapes.
 
 Pure functions, like `wire.py`: a decoded request in, a JSON-able dict or SSE frames (head / paced /
 tail; one content delta per paced frame) out. Routing, auth and scripting live in `app.py`.
@@ -243,6 +243,37 @@ def messages_json(req: dict, plan: Plan, mid: str, tool_id: str) -> dict:
 
 def count_tokens_json(req: dict) -> dict:
     return {"input_tokens": input_tokens(req)}
+
+
+# ---------------------------------------------------------------- POST /v1/complete (legacy Text Completions)
+
+
+def validate_complete(req: Any) -> str:
+    """The request's model; RequestError worded as the legacy Text Completions API words it."""
+    if not isinstance(req, dict):
+        raise RequestError("The request body is not valid JSON.")
+    model = req.get("model")
+    if not isinstance(model, str) or not model:
+        raise RequestError("model: Field required")
+    prompt = req.get("prompt")
+    if not isinstance(prompt, str):
+        raise RequestError("prompt: Field required")
+    if not prompt.startswith("\n\nHuman:"):
+        raise RequestError('prompt: prompt must start with "\n\nHuman:" turn')
+    if not prompt.rstrip().endswith("Assistant:"):
+        raise RequestError('prompt: prompt must end with "\n\nAssistant:" turn')
+    mts = req.get("max_tokens_to_sample")
+    if not isinstance(mts, int) or isinstance(mts, bool) or mts < 1:
+        raise RequestError("max_tokens_to_sample: Field required (an integer >= 1)")
+    return model
+
+
+def complete_json(req: dict, ans: Answer, cid: str) -> dict:
+    """The documented response shape: {completion, stop_reason, model, id, type} (+ stop, log_id)."""
+    stopped = ans.finish_reason == "stop"
+    return {"type": "completion", "id": cid, "completion": " " + ans.text,
+            "stop_reason": "stop_sequence" if stopped else "max_tokens", "stop": "\n\nHuman:" if stopped else None,
+            "model": req["model"], "log_id": cid}
 
 
 def _ev(typ: bytes, data: dict) -> bytes:

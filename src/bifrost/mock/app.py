@@ -16,7 +16,8 @@ _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 
 # route kinds; from MESSAGES on: Anthropic's API
-CHAT, COMPLETIONS, EMBEDDINGS, RESPONSES, MODELS, HEALTH, RERANK, MESSAGES, COUNT_TOKENS, MODEL_DETAIL = range(10)
+CHAT, COMPLETIONS, EMBEDDINGS, RESPONSES, MODELS, HEALTH, RERANK, MESSAGES, COUNT_TOKENS, MODEL_DETAIL, COMPLETE = (
+    range(11))
 _ROUTES: dict[bytes, tuple[bytes, int]] = {
     b"/v1/chat/completions": (b"POST", CHAT),
     b"/v1/completions": (b"POST", COMPLETIONS),
@@ -27,6 +28,7 @@ _ROUTES: dict[bytes, tuple[bytes, int]] = {
     b"/rerank": (b"POST", RERANK),
     b"/v1/messages": (b"POST", MESSAGES),
     b"/v1/messages/count_tokens": (b"POST", COUNT_TOKENS),
+    b"/v1/complete": (b"POST", COMPLETE),
     b"/health": (b"GET", HEALTH),
 }
 _HEALTH_BODY = b'{"status":"ok"}'
@@ -195,7 +197,10 @@ class MockApp:
         anth = kind >= MESSAGES
         if anth:
             try:
-                model = anthropic_wire.validate(body, kind == COUNT_TOKENS)
+                if kind == COMPLETE:
+                    model = anthropic_wire.validate_complete(body)
+                else:
+                    model = anthropic_wire.validate(body, kind == COUNT_TOKENS)
             except wire.RequestError as e:
                 return conn.send(self.anthropic_error_bytes(400, e.message, keep_alive), keep_alive)
         else:
@@ -209,7 +214,7 @@ class MockApp:
         fail, slow = state.model_rule(model)
         action = state.take_action(model) if state.script else None
         delay = self.latency + slow
-        stream = body.get("stream") is True and kind not in (EMBEDDINGS, COUNT_TOKENS, RERANK)
+        stream = body.get("stream") is True and kind not in (EMBEDDINGS, COUNT_TOKENS, RERANK, COMPLETE)
         scripted = False
         if action is not None:
             delay += action.delay_ms / 1000.0
@@ -273,6 +278,9 @@ class MockApp:
             return anthropic_wire.messages_json(body, plan, "msg_" + sid, "toolu_" + sid)
         if kind == COUNT_TOKENS:
             return anthropic_wire.count_tokens_json(body)
+        if kind == COMPLETE:
+            ans = wire.text_answer(self.chunks, body.get("max_tokens_to_sample"))
+            return anthropic_wire.complete_json(body, ans, "compl_" + state.next_id())
         sid = state.next_id()
         ans = responses_wire.plan_responses(body, self.chunks)
         return responses_wire.responses_json(

@@ -1,6 +1,7 @@
 """The AWS Bedrock Converse API of the mock: /model/{modelId}/converse (JSON) and
 /model/{modelId}/converse-stream (AWS binary event stream, `application/vnd.amazon.eventstream`);
-/model/{modelId}/invoke for the embedding models (Titan `amazon.titan-embed-*`: {"inputText"} ->
+/model/{modelId}/invoke (and /invoke-with-response-stream) for the text models of `bedrock_text`
+(Anthropic legacy, Mistral) and for the embedding models (Titan `amazon.titan-embed-*`: {"inputText"} ->
 {"embedding", "inputTextTokenCount"}; Cohere `cohere.embed-*`: {"texts", "input_type"} -> {"embeddings"});
 GET /foundation-models (the control plane's ListFoundationModels).
 
@@ -19,7 +20,7 @@ from urllib.parse import unquote
 
 import msgspec
 
-from . import anthropic_wire
+from . import anthropic_wire, bedrock_text
 from .content import approx_tokens, embedding_floats
 from .protocol import chunk, http_response
 
@@ -137,12 +138,33 @@ def _models_json() -> dict:
         for mid, name, prov, out in FOUNDATION_MODELS]}
 
 
-def _invoke(app: MockApp, conn: HttpProtocol, model: str, body: Any, keep_alive: bool) -> None:
+def _invoke_text(app: MockApp, conn: HttpProtocol, fam: str, body: dict, stream: bool, keep_alive: bool) -> None:
+    err = bedrock_text.validate(fam, body)
+    if err is not None:
+        return conn.send(error_bytes(400, err, keep_alive), keep_alive)
+    ans = bedrock_text.plan(fam, body, app.chunks)
+    if stream:
+        frames = [frame("chunk", p) for p in bedrock_text.stream_payloads(fam, body, ans)]
+        return conn.spawn(_send_stream(app, conn, frames, keep_alive))
+    inp, out = bedrock_text.tokens(body, ans)
+    headers = {"x-amzn-bedrock-input-token-count": str(inp), "x-amzn-bedrock-output-token-count": str(out),
+               "x-amzn-bedrock-invocation-latency": "5"}
+    return conn.send(http_response(200, _encode(bedrock_text.response(fam, ans)), keep_alive, headers=headers),
+                     keep_alive)
+
+
+def _invoke(app: MockApp, conn: HttpProtocol, model: str, body: Any, keep_alive: bool, stream: bool) -> None:
     fail, _ = app.state.model_rule(model)
     if fail is not None:
         return conn.send(error_bytes(fail, f"Mock error {fail}", keep_alive), keep_alive)
     if not isinstance(body, dict):
         return conn.send(error_bytes(400, "Malformed input request", keep_alive), keep_alive)
+    fam = bedrock_text.family(model)
+    if fam is not None:
+        return _invoke_text(app, conn, fam, body, stream, keep_alive)
+    if stream:
+        return conn.send(error_bytes(400, f"The mock's InvokeModelWithResponseStream does not serve {model}",
+                                     keep_alive), keep_alive)
     if "titan-embed" in model:
         text = body.get("inputText")
         if not isinstance(text, str) or not text:
@@ -192,7 +214,8 @@ def handle(app: MockApp, conn: HttpProtocol, req: Request) -> None:
     if app.state.records is not None:
         app.state.record(req.method, req.path, req.query, req.headers, req.body)
     parts = req.path.decode("latin-1").split("/")  # "", "model", id, op
-    if len(parts) != 4 or parts[3] not in ("converse", "converse-stream", "invoke") or req.method != b"POST":
+    ops = ("converse", "converse-stream", "invoke", "invoke-with-response-stream")
+    if len(parts) != 4 or parts[3] not in ops or req.method != b"POST":
         return conn.send(error_bytes(404, "UnknownOperationException", keep_alive), keep_alive)
     model, stream = unquote(parts[2]), parts[3] == "converse-stream"
     err = _auth_error(app, req)
@@ -202,8 +225,8 @@ def handle(app: MockApp, conn: HttpProtocol, req: Request) -> None:
         body = msgspec.json.decode(req.body) if req.body else None
     except msgspec.DecodeError:
         body = None
-    if parts[3] == "invoke":
-        return _invoke(app, conn, model, body, keep_alive)
+    if parts[3].startswith("invoke"):
+        return _invoke(app, conn, model, body, keep_alive, parts[3] != "invoke")
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not body["messages"]:
         return conn.send(error_bytes(400, "messages: at least one message is required", keep_alive), keep_alive)
     fail, _ = app.state.model_rule(model)

@@ -144,8 +144,11 @@ class FastHttpClient:
             conn = await pool.replace(conn, self._connect_s, deadline)
 
     async def request(self, method: str, url: str, headers: Mapping[str, str],
-                      body: bytes | None = None) -> bytes:
-        """Send one request and return the body of a 2xx answer; raise a BifrostError otherwise."""
+                      body: bytes | None = None, captured: dict[str, str] | None = None) -> bytes:
+        """Send one request and return the body of a 2xx answer; raise a BifrostError otherwise.
+
+        `captured`, when given, receives the few response headers callers need (fasthttp_pool._CAPTURED:
+        Bedrock's token counts), lower-cased."""
         loop = asyncio.get_running_loop()
         try:
             pool, target, host = self._route(url, loop)
@@ -153,6 +156,8 @@ class FastHttpClient:
             conn = await self._send(pool, loop, head, body, False, method == "HEAD", loop.time() + self._timeout_s)
             status, data, enc, ra = conn.status, conn.body(), conn.encoding, conn.retry_after
             location = conn.location
+            if captured is not None and conn.captured:
+                captured.update(conn.captured)
             pool.release(conn)
             if 300 <= status < 400 and status != 304:
                 raise self._redirect(status, location)

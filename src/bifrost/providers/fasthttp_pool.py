@@ -21,8 +21,11 @@ from bifrost.providers.http import exc_reason
 KEEPALIVE_S = 60.0  # idle sockets older than this are closed
 DNS_TTL_S = 300.0
 HIGH_WATER = 256 * 1024  # unread stream bytes before reading from the socket pauses
-# Lengths of the header names looked at: location, retry-after, content-length, content-encoding, transfer-encoding.
-_WATCHED = frozenset((8, 11, 14, 16, 17))
+# Lengths of the header names looked at: location, retry-after, content-length, content-encoding, transfer-encoding,
+# and the two in _CAPTURED.
+_WATCHED = frozenset((8, 11, 14, 16, 17, 32, 33))
+# Response headers kept for the caller (`captured`): Bedrock InvokeModel's token counts.
+_CAPTURED = frozenset((b"x-amzn-bedrock-input-token-count", b"x-amzn-bedrock-output-token-count"))
 _default_ctx: ssl.SSLContext | None = None
 
 
@@ -47,7 +50,8 @@ class Conn(asyncio.Protocol):
 
     __slots__ = ("pool", "transport", "parser", "closed", "active", "in_pool", "counted", "idle_since",
                  "fut", "wake", "stream", "head", "status", "parts", "nbuf", "paused", "got_bytes",
-                 "headers_done", "done", "keep", "framed", "encoding", "retry_after", "location", "error", "rx_at")
+                 "headers_done", "done", "keep", "framed", "encoding", "retry_after", "location", "error", "rx_at",
+                 "captured")
 
     def __init__(self, pool: Pool) -> None:
         self.pool = pool
@@ -60,6 +64,7 @@ class Conn(asyncio.Protocol):
         self.wake: asyncio.Future | None = None
         self.parts: list[bytes] = []
         self.error: BaseException | None = None
+        self.captured: dict[str, str] | None = None
         self.done = True
 
     def begin(self, loop: asyncio.AbstractEventLoop, stream: bool, head: bool) -> asyncio.Future:
@@ -72,6 +77,7 @@ class Conn(asyncio.Protocol):
         self.encoding: bytes | None = None
         self.retry_after: str | None = None
         self.location: str | None = None
+        self.captured = None
         self.error = self.wake = None
         fut = self.fut = loop.create_future()
         return fut
@@ -149,6 +155,10 @@ class Conn(asyncio.Protocol):
                 self.retry_after = value.decode("latin-1").strip()
             elif n == b"location":
                 self.location = value.decode("latin-1").strip()
+            elif n in _CAPTURED:
+                if self.captured is None:
+                    self.captured = {}
+                self.captured[n.decode()] = value.decode("latin-1").strip()
 
     def on_headers_complete(self) -> None:
         if self.done:  # a second response nobody asked for: never reuse this socket
@@ -157,7 +167,7 @@ class Conn(asyncio.Protocol):
         status = self.parser.get_status_code()
         if status < 200:  # interim 1xx answer: the real one follows
             self.framed = False
-            self.encoding = self.retry_after = self.location = None
+            self.encoding = self.retry_after = self.location = self.captured = None
             return
         self.status = status
         self.headers_done = True

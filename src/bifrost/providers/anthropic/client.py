@@ -1,7 +1,8 @@
 """Anthropic Messages API provider: I/O only; translation lives in `translate*.py`.
 
 The engine hands it OpenAI-shaped chat requests; it sends Anthropic Messages requests
-(`x-api-key`, `anthropic-version`) and answers with OpenAI-shaped responses and chunks.
+(`x-api-key`, `anthropic-version`) and answers with OpenAI-shaped responses and chunks. Text
+completions (non-streaming, as in Bifrost) go to the legacy POST /v1/complete (`translate_text.py`).
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from bifrost.providers.anthropic.translate import (
     chat_to_messages,
     messages_response_to_chat,
 )
+from bifrost.providers.anthropic.translate_text import complete_to_completion, completion_to_complete
 from bifrost.providers.fasthttp import FastHttpClient
 from bifrost.providers.openai_compat import usage_of
 from bifrost.schemas.errors import BifrostError, RequestError, UpstreamError
-from bifrost.schemas.inference import InferenceRequest, StreamEvent, Usage
+from bifrost.schemas.inference import TEXT, InferenceRequest, StreamEvent, Usage
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
-SUPPORTED = frozenset({"chat_completion", "chat_completion_stream", "list_models"})
+SUPPORTED = frozenset({"chat_completion", "chat_completion_stream", "text_completion", "list_models"})
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 
@@ -39,6 +41,7 @@ class AnthropicProvider:
         net = config.network
         base = (net.base_url or DEFAULT_BASE_URL).rstrip("/")
         self._messages_url = base + "/v1/messages"
+        self._complete_url = base + "/v1/complete"
         self._models_url = base + "/v1/models"
         allowed = config.custom.allowed_requests if config.custom else None
         self._supported = SUPPORTED if allowed is None else frozenset(t for t in SUPPORTED if allowed.get(t))
@@ -72,6 +75,8 @@ class AnthropicProvider:
         return _encode(body)
 
     async def send(self, req: InferenceRequest, key: Key | None) -> tuple[bytes, Usage | None]:
+        if req.request_type == TEXT:
+            return await self._complete(req, key)
         data = await self.http.request("POST", self._messages_url, self._headers(key, req.extra_headers),
                                        self._body(req))
         try:
@@ -86,6 +91,24 @@ class AnthropicProvider:
         h["Accept"] = "text/event-stream"
         events = await self.http.stream(self._messages_url, h, self._body(req))
         return _chat_chunks(self.name, events, req.target.model)
+
+    async def _complete(self, req: InferenceRequest, key: Key | None) -> tuple[bytes, Usage | None]:
+        """A text completion over the legacy POST /v1/complete."""
+        body = {k: v for k, v in req.body.items() if k != "model"}
+        try:
+            payload = completion_to_complete(body, req.target.model)
+        except ValueError as exc:
+            raise RequestError(str(exc), provider=self.name, model=req.target.model) from None
+        data = await self.http.request("POST", self._complete_url, self._headers(key, req.extra_headers),
+                                       _encode(payload))
+        try:
+            resp = _decode(data)
+        except msgspec.DecodeError:
+            resp = None
+        if not isinstance(resp, dict):
+            raise BifrostError(f"{self.name} returned a response that is not a JSON object", provider=self.name)
+        out = _encode(complete_to_completion(resp, req.target.model))
+        return out, usage_of(out)
 
     async def count_tokens(self, body: dict[str, Any], key: Key | None) -> int:
         """Anthropic's own count for a native Messages body (`/v1/messages/count_tokens`)."""

@@ -1,6 +1,8 @@
 """AWS Bedrock provider over the Converse API: I/O only; translation lives in `translate.py`.
 
-POST {endpoint}/model/{modelId}/converse and /converse-stream for chat; /model/{modelId}/invoke for
+POST {endpoint}/model/{modelId}/converse and /converse-stream for chat; /model/{modelId}/invoke and
+/invoke-with-response-stream for text completions (Anthropic legacy and Mistral bodies, `text.py`; token
+counts from the `x-amzn-bedrock-*-token-count` headers or the stream's invocation metrics); /invoke for
 embeddings (Titan `amazon.titan-embed-*`: one `{"inputText", "dimensions"?, "normalize"?}` call per input,
 run concurrently; Cohere `cohere.embed-*`: one `{"texts", "input_type"}` call); model listing is
 GET https://bedrock.{region}.amazonaws.com/foundation-models (the control plane; `base_url` +
@@ -21,7 +23,7 @@ import asyncio
 import base64
 import os
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
@@ -32,14 +34,18 @@ from botocore.credentials import Credentials
 from botocore.eventstream import EventStreamBuffer, ParserError
 
 from bifrost.config.model import Key, ProviderConfig
+from bifrost.providers.bedrock.images import ImageFetchError, allow_private_from_env, inline_image_urls
+from bifrost.providers.bedrock.text import InvokeTextStreamToCompletion, completion_to_invoke, invoke_text_to_completion
 from bifrost.providers.bedrock.translate import ConverseStreamToChat, chat_to_converse, converse_response_to_chat
 from bifrost.providers.fasthttp import FastHttpClient
 from bifrost.providers.openai_compat import usage_of
 from bifrost.schemas.errors import BifrostError, RequestError, UpstreamError
-from bifrost.schemas.inference import EMBEDDING, InferenceRequest, StreamEvent, Usage
+from bifrost.schemas.inference import EMBEDDING, TEXT, InferenceRequest, StreamEvent, Usage
 
 DEFAULT_REGION = "us-east-1"
-SUPPORTED = frozenset({"chat_completion", "chat_completion_stream", "embedding", "list_models"})
+SUPPORTED = frozenset({"chat_completion", "chat_completion_stream", "text_completion", "text_completion_stream",
+                       "embedding", "list_models"})
+_IN_TOKENS, _OUT_TOKENS = "x-amzn-bedrock-input-token-count", "x-amzn-bedrock-output-token-count"
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 # Exception event types of ConverseStream -> HTTP status
@@ -73,6 +79,7 @@ class BedrockProvider:
         self._extra = dict(net.extra_headers)
         self._chain: Any = None  # botocore's default-chain credentials, resolved once
         self._chain_done = False
+        self._allow_private_images = allow_private_from_env()
 
     def supports(self, request_type: str, stream: bool) -> bool:
         return (request_type + "_stream" if stream else request_type) in self._supported
@@ -120,19 +127,24 @@ class BedrockProvider:
         SigV4Auth(creds, "bedrock", self._region(key)).add_auth(req)
         return {**dict(req.headers.items()), **self._extra, **(extra or {})}
 
-    def _body(self, req: InferenceRequest) -> bytes:
-        chat = {k: v for k, v in req.body.items() if k != "model"}
+    async def _body(self, req: InferenceRequest) -> bytes:
+        body = {k: v for k, v in req.body.items() if k != "model"}
         try:
-            return _encode(chat_to_converse(chat))
-        except ValueError as exc:
-            raise RequestError(str(exc), provider=self.name, model=req.target.model) from None
+            if req.request_type == TEXT:
+                return _encode(completion_to_invoke(body, req.target.model))
+            return _encode(chat_to_converse(await inline_image_urls(body, self._allow_private_images)))
+        except ValueError as exc:  # ImageFetchError included
+            raise RequestError(str(exc), provider=self.name, model=req.target.model,
+                               param="messages" if isinstance(exc, ImageFetchError) else None) from None
 
     async def send(self, req: InferenceRequest, key: Key | None) -> tuple[bytes, Usage | None]:
         if req.request_type == EMBEDDING:
             out = _encode(await self._embed(req, key))
             return out, usage_of(out)
+        if req.request_type == TEXT:
+            return await self._text(req, key)
         url = self._url(key, req.target.model, "converse")
-        body = self._body(req)
+        body = await self._body(req)
         headers = await self._headers(key, url, body, req.extra_headers, "application/json")
         data = await self.http.request("POST", url, headers, body)
         try:
@@ -143,11 +155,31 @@ class BedrockProvider:
         return out, usage_of(out)
 
     async def open_stream(self, req: InferenceRequest, key: Key | None) -> AsyncIterator[StreamEvent]:
-        url = self._url(key, req.target.model, "converse-stream")
-        body = self._body(req)
+        text = req.request_type == TEXT
+        url = self._url(key, req.target.model, "invoke-with-response-stream" if text else "converse-stream")
+        body = await self._body(req)
         headers = await self._headers(key, url, body, req.extra_headers, "application/vnd.amazon.eventstream")
         chunks = await self.http.stream_bytes(url, headers, body)
+        if text:
+            return _text_chunks(self.name, chunks, req.target.model)
         return _chat_chunks(self.name, chunks, req.target.model)
+
+    async def _text(self, req: InferenceRequest, key: Key | None) -> tuple[bytes, Usage | None]:
+        """A text completion over InvokeModel; usage from Bedrock's token-count response headers."""
+        url = self._url(key, req.target.model, "invoke")
+        body = await self._body(req)
+        headers = await self._headers(key, url, body, req.extra_headers, "application/json")
+        captured: dict[str, str] = {}
+        data = await self.http.request("POST", url, headers, body, captured=captured)
+        try:
+            resp = _decode(data)
+        except msgspec.DecodeError:
+            resp = None
+        if not isinstance(resp, dict):
+            raise BifrostError(f"{self.name} returned a response that is not a JSON object", provider=self.name)
+        out = _encode(invoke_text_to_completion(resp, req.target.model, _count(captured.get(_IN_TOKENS)),
+                                                _count(captured.get(_OUT_TOKENS))))
+        return out, usage_of(out)
 
     async def _invoke(self, key: Key | None, model: str, payload: dict, extra: dict[str, str] | None) -> Any:
         url = self._url(key, model, "invoke")
@@ -238,9 +270,15 @@ def _header(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
-async def _chat_chunks(provider: str, chunks: AsyncIterator[bytes], model: str) -> AsyncIterator[StreamEvent]:
-    """AWS event-stream frames in, OpenAI chat.completion.chunk events out."""
-    conv = ConverseStreamToChat(model)
+def _count(v: str | None) -> int | None:
+    try:
+        return int(v) if v is not None else None
+    except ValueError:
+        return None
+
+
+async def _frames(provider: str, chunks: AsyncIterator[bytes]) -> AsyncGenerator[tuple[str, dict], None]:
+    """AWS event-stream frames in, (event type, JSON payload) out; exception frames raise UpstreamError."""
     buf = EventStreamBuffer()
     try:
         async for data in chunks:
@@ -263,11 +301,42 @@ async def _chat_chunks(provider: str, chunks: AsyncIterator[bytes], model: str) 
                         headers.get(":error-message", "")) or kind
                     raise UpstreamError(message, status=_EXCEPTION_STATUS.get(kind, 500), type=kind,
                                         provider=provider)
-                if not isinstance(payload, dict):
-                    continue
-                for chunk in conv.feed(_header(headers.get(":event-type", "")), payload):
-                    yield StreamEvent(_encode(chunk))
+                if isinstance(payload, dict):
+                    yield _header(headers.get(":event-type", "")), payload
     finally:
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+async def _chat_chunks(provider: str, chunks: AsyncIterator[bytes], model: str) -> AsyncIterator[StreamEvent]:
+    """ConverseStream frames in, OpenAI chat.completion.chunk events out."""
+    conv = ConverseStreamToChat(model)
+    frames = _frames(provider, chunks)
+    try:
+        async for event, payload in frames:
+            for chunk in conv.feed(event, payload):
+                yield StreamEvent(_encode(chunk))
+    finally:
+        await frames.aclose()
+
+
+async def _text_chunks(provider: str, chunks: AsyncIterator[bytes], model: str) -> AsyncIterator[StreamEvent]:
+    """InvokeModelWithResponseStream `chunk` frames ({"bytes": base64(JSON)}) in, text_completion chunks out."""
+    conv = InvokeTextStreamToCompletion(model)
+    frames = _frames(provider, chunks)
+    try:
+        async for event, payload in frames:
+            raw = payload.get("bytes") if event == "chunk" else None
+            if not isinstance(raw, str):
+                continue
+            try:
+                data = _decode(base64.b64decode(raw))
+            except (ValueError, msgspec.DecodeError):
+                raise BifrostError(f"{provider} sent a stream chunk that is not base64 JSON", status=502,
+                                   provider=provider) from None
+            if isinstance(data, dict):
+                for chunk in conv.feed(data):
+                    yield StreamEvent(_encode(chunk))
+    finally:
+        await frames.aclose()

@@ -10,7 +10,8 @@ chat_to_converse mapping
     user / assistant              -> same roles, content blocks; consecutive same-role turns merged
     text part / string content    -> {text}; empty text dropped
     image_url data: URL           -> {image: {format: png|jpeg|gif|webp, source: {bytes: base64}}};
-                                     http(s) URLs -> ValueError (Converse takes bytes or S3 only)
+                                     http(s) URLs are downloaded and inlined by the client
+                                     before this runs (images.py); any left -> ValueError
     assistant tool_calls          -> {toolUse: {toolUseId, name, input = JSON-decoded arguments (bad JSON -> {})}}
     role "tool"                   -> user turn {toolResult: {toolUseId, content: [{text}], status: success}}
     max_completion_tokens / max_tokens, temperature, top_p, stop -> inferenceConfig maxTokens / temperature /
@@ -65,8 +66,8 @@ def finish_reason(stop: str | None) -> str:
 
 def _image_block(url: str) -> dict:
     if not url.startswith("data:"):
-        raise ValueError("Bedrock Converse accepts images only as base64 data: URLs (http(s) image URLs "
-                         "are not supported)")
+        raise ValueError("image_url: Bedrock Converse takes images as base64 data: URLs or http(s) URLs "
+                         "(which the gateway downloads); other URL schemes are not supported")
     header, sep, data = url[5:].partition(",")
     if not sep or ";base64" not in header:
         raise ValueError("image_url data: URLs must be base64-encoded")

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bifrost.server.integrations import anthropic, azure, bedrock, cohere, genai
+from bifrost.server.integrations import anthropic, anthropic_complete, azure, bedrock, cohere, genai
 
 Handler = Callable[[Any, dict[str, Any], Any, Any], Awaitable[int]]
 
-ROUTES: dict[str, Handler] = {**anthropic.ROUTES, **cohere.ROUTES, **genai.ROUTES}
+ROUTES: dict[str, Handler] = {**anthropic.ROUTES, **anthropic_complete.ROUTES, **cohere.ROUTES, **genai.ROUTES}
 PREFIXES: list[tuple[str, Handler]] = [*azure.PREFIXES, *bedrock.PREFIXES, *genai.PREFIXES]
 MIRRORS = ("/litellm/", "/langchain/", "/pydanticai/")
 

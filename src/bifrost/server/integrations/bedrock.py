@@ -3,13 +3,17 @@
 `/invoke-with-response-stream` (InvokeModel) for Anthropic-on-Bedrock bodies
 (`{"anthropic_version": "bedrock-2023-05-31", "messages", "max_tokens", ...}`): translated with the
 Anthropic translators, answered as an Anthropic message, or as Anthropic events each wrapped in an
-event-stream `chunk` frame `{"bytes": base64(event JSON)}` as Bedrock does.
+event-stream `chunk` frame `{"bytes": base64(event JSON)}` as Bedrock does. Other InvokeModel bodies
+(Anthropic legacy text, Mistral, Llama, Titan text; Titan and Cohere embeddings) are served by
+`bedrock_invoke.py`.
 
 `modelId` is `provider/model` ("openai/gpt-4o-mini", "bedrock/anthropic.claude-3-haiku-20240307-v1:0");
-boto3 sends it URL-encoded (`%2F`, `%3A`). The request is translated to the neutral (OpenAI) format,
-routed like any other request, and the answer translated back: JSON for converse, AWS's binary event
-stream for converse-stream. Errors are AWS-shaped (`{"message"}` + `x-amzn-ErrorType`). The client's
-SigV4 headers are its credential to the gateway; they are not verified and never sent upstream.
+boto3 sends it URL-encoded (`%2F`, `%3A`). A bare Bedrock id ("anthropic.claude-3-haiku-20240307-v1:0",
+an inference profile or ARN) goes to the `bedrock` provider when one is configured, as in Bifrost.
+The request is translated to the neutral (OpenAI) format, routed like any other request, and the
+answer translated back: JSON for converse, AWS's binary event stream for converse-stream. Errors are
+AWS-shaped (`{"message"}` + `x-amzn-ErrorType`). The client's SigV4 headers are its credential to the
+gateway; they are not verified and never sent upstream.
 """
 
 from __future__ import annotations
@@ -24,12 +28,14 @@ import msgspec
 from bifrost.engine.core import Engine
 from bifrost.providers.anthropic.translate import ChatStreamToMessages, chat_response_to_messages, messages_to_chat
 from bifrost.providers.bedrock.eventstream import encode_message
+from bifrost.providers.bedrock.invoke import ACCEPTED, invoke_family
 from bifrost.providers.bedrock.translate import ChatStreamToConverse, chat_response_to_converse, converse_to_chat
 from bifrost.schemas import inference as I
 from bifrost.schemas.errors import BifrostError, RequestError
-from bifrost.schemas.inference import InferenceRequest, InferenceStream
+from bifrost.schemas.inference import InferenceRequest, InferenceStream, Target
 from bifrost.server.asgi import JSON_HEADERS, Receive, Scope, Send, read_body, send_bytes, stream_sse
 from bifrost.server.inference import new_context
+from bifrost.server.integrations import bedrock_invoke
 
 PREFIX = "/bedrock/model/"
 STREAM_HEADERS = [(b"content-type", b"application/vnd.amazon.eventstream")]
@@ -65,11 +71,20 @@ def parse_path(path: str) -> tuple[str, bool, bool]:
     return unquote(model), stream, invoke
 
 
+def resolve(engine: Engine, model: str) -> Target:
+    """`provider/model` when the prefix is a configured provider; otherwise a bare Bedrock model id,
+    inference profile or ARN goes to the `bedrock` provider when one is configured (Bifrost's bedrock
+    integration defaults to Bedrock the same way), else the engine's usual resolution (and its error)."""
+    bare = "/" not in model or model.startswith("arn:")
+    if bare and "bedrock" in engine.runtimes and not engine.catalog.get(model):
+        return Target("bedrock", model)
+    return engine.resolve(model)
+
+
 def _invoke_to_chat(engine: Engine, target: Any, body: dict) -> dict:
     """An Anthropic-on-Bedrock InvokeModel body -> neutral chat."""
     if not isinstance(body.get("messages"), list):
-        raise RequestError("messages: an array of messages is required (InvokeModel supports Anthropic "
-                           "Messages bodies, with anthropic_version \"bedrock-2023-05-31\")")
+        raise RequestError("messages: an array of messages is required; " + ACCEPTED)
     if not isinstance(body.get("max_tokens"), int) or isinstance(body.get("max_tokens"), bool):
         raise RequestError("max_tokens: an integer is required")
     msg = {k: v for k, v in body.items() if k not in ("anthropic_version", "anthropic_beta", "model", "stream")}
@@ -96,7 +111,15 @@ async def bedrock_route(state: Any, scope: Scope, receive: Receive, send: Send) 
         if not isinstance(body, dict):
             raise RequestError("the body must be a JSON object")
         engine: Engine = state.engine
-        target = engine.resolve(model)
+        target = resolve(engine, model)
+        family = invoke_family(body, model) if invoke else None
+        if invoke and family != "messages":
+            other = await bedrock_invoke.handle(scope, engine, target, model, body, family, stream)
+            if isinstance(other, InferenceStream):
+                await stream_sse(send, receive, bedrock_invoke.text_events(other, family or ""),
+                                 headers=STREAM_HEADERS, on_error=_stream_error)
+                return 200
+            return await bedrock_invoke.send_answer(send, *other)
         if invoke:
             chat = _invoke_to_chat(engine, target, body)
         else:

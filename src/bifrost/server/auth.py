@@ -81,6 +81,16 @@ class AdminAuth:
 
     async def authenticate(self, scope: Scope, store: Any) -> None:
         """Raise AuthRequired unless the request carries valid admin credentials."""
+        try:
+            await self._authenticate(scope, store)
+        except AuthRequired as exc:
+            path: str = scope["path"]
+            if not (path.startswith("/api/") or path == "/metrics"):
+                exc.message += ("; inference needs these credentials because auth_config.is_enabled is true "
+                                "(set auth_config.disable_auth_on_inference to serve inference without them)")
+            raise
+
+    async def _authenticate(self, scope: Scope, store: Any) -> None:
         auth = header(scope, b"authorization")
         token = None
         if auth is not None:

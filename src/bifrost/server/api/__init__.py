@@ -81,6 +81,8 @@ async def bootstrap(state: AppState) -> None:
     stored = await store.get_providers()
     file_providers = raw.get("providers") if isinstance(raw.get("providers"), dict) else {}
     assert isinstance(file_providers, dict)
+    if state.config.source == "environment":  # no config.json: providers came from API-key variables
+        file_providers = _environment_providers(state)
     for name, body in file_providers.items():
         if name not in stored and isinstance(body, dict) and name in state.engine.runtimes:
             await store.put_provider(name, _with_key_ids(body))
@@ -97,6 +99,13 @@ async def bootstrap(state: AppState) -> None:
         else:
             state.apply_client(cfg)
     state.auth = await _admin(state)
+
+
+def _environment_providers(state: AppState) -> dict[str, Any]:
+    from bifrost.providers.registry import env_enabled_providers
+
+    return {name: {"keys": [{"name": f"{name}-env", "value": f"env.{var}", "models": [], "weight": 1}]}
+            for name, var in env_enabled_providers(os.environ) if name in state.engine.runtimes}
 
 
 def _with_key_ids(body: dict[str, Any]) -> dict[str, Any]:

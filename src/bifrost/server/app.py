@@ -129,7 +129,9 @@ def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[No
             send = _with_headers(send, extra)
         try:
             if state.auth.protects(path, method):
+                route = "unauthenticated"  # never label metrics with a path nobody was allowed to call
                 await state.auth.authenticate(scope, state.config_store)
+                route = path
             rtype = INFERENCE_ROUTES.get(path)
             if rtype is not None:
                 if method != "POST":

@@ -111,6 +111,9 @@ def test_keys_routes_add_update_and_remove_keys_live(gw: Gateway, mock: Mock) ->
 
         status, doc, _ = api(gw, "GET", "/api/providers/openai/keys")
         assert status == 200 and doc["total"] == 1 and doc["keys"][0]["id"] == key["id"]
+        status, doc, text = api(gw, "GET", "/api/keys")
+        assert status == 200 and [(k["provider"], k["key_id"]) for k in doc] == [("openai", key["id"])]
+        assert "sk-key-route-0003" not in text
         status, upd, _ = api(gw, "PUT", f"/api/providers/openai/keys/{key['id']}", {"value": "sk-rotated-0004"})
         assert status == 200 and upd["id"] == key["id"] and upd["name"] == "kb"
         gw.openai().chat.completions.create(model="openai/gpt-4o-mini", messages=MSG)  # type: ignore[arg-type]

@@ -149,6 +149,18 @@ async def list_keys(state: AppState, scope: Scope, receive: Receive, send: Send)
     return await send_json(send, {"keys": keys, "total": len(keys)})
 
 
+async def all_keys(state: AppState, scope: Scope, receive: Receive, send: Send) -> int:
+    """GET /api/keys: every provider's keys without their values (Bifrost's GetAllKeys)."""
+    out = []
+    for name, body in sorted((await _store(state).get_providers()).items()):
+        for k in body.get("keys") or []:
+            if isinstance(k, dict):
+                out.append({"key_id": k.get("id", ""), "name": k.get("name", ""),
+                            "value": {"value": "", "env_var": "", "from_env": False},
+                            "models": k.get("models") or [], "weight": k.get("weight", 1.0), "provider": name})
+    return await send_json(send, out)
+
+
 def _key_index(body: dict[str, Any], name: str, key_id: str) -> int:
     for i, k in enumerate(body.get("keys") or []):
         if isinstance(k, dict) and (k.get("id") == key_id or (not k.get("id") and k.get("name") == key_id)):
@@ -207,6 +219,7 @@ ROUTES: Routes = {
     ("GET", "/api/providers/{provider}"): get_provider,
     ("PUT", "/api/providers/{provider}"): update_provider,
     ("DELETE", "/api/providers/{provider}"): delete_provider,
+    ("GET", "/api/keys"): all_keys,
     ("GET", "/api/providers/{provider}/keys"): list_keys,
     ("POST", "/api/providers/{provider}/keys"): create_key,
     ("GET", "/api/providers/{provider}/keys/{key_id}"): get_key,

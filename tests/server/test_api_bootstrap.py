@@ -1,5 +1,6 @@
 """api.bootstrap: before traffic, an empty store is seeded from config.json (or the environment), providers
-and client config already in the store run the engine, and invalid stored entries are skipped with a reason."""
+and client config already in the store run the engine, and invalid stored entries are skipped with a reason.
+A store that fails under the API gives a clear 500 and leaves the engine as it was."""
 
 from __future__ import annotations
 
@@ -53,3 +54,37 @@ def test_stored_providers_and_client_run_the_engine(caplog: pytest.LogCaptureFix
     assert "mistral" not in state.engine.runtimes
     assert "stored provider mistral is invalid" in caplog.text and "keys[0].weight" in caplog.text
     assert state.engine.client.drop_excess_requests is True and state.max_body == 2 * 1024 * 1024
+
+
+class _DownStore(MemoryConfigStore):
+    async def put_provider(self, name: str, body: dict[str, object]) -> None:
+        raise ConnectionRefusedError("connection refused")
+
+
+def test_store_failure_is_a_clear_500_and_the_engine_is_unchanged() -> None:
+    import json
+
+    from bifrost.server.app import create_app
+
+    state = AppState(parse_config({"providers": {}}, {}).config)
+    state.config_store = _DownStore()
+    sent: list[dict[str, object]] = []
+    body = json.dumps({"provider": "openai", "keys": [{"name": "k", "value": "sk-x", "models": ["*"]}]}).encode()
+    msgs = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, object]:
+        return msgs.pop(0) if msgs else {"type": "http.disconnect"}
+
+    async def send(m: dict[str, object]) -> None:
+        sent.append(m)
+
+    async def run() -> None:
+        await api.bootstrap(state)
+        scope = {"type": "http", "method": "POST", "path": "/api/providers", "headers": [], "query_string": b""}
+        await create_app(state)(scope, receive, send)
+
+    asyncio.run(run())
+    assert sent[0]["status"] == 500
+    doc = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))  # type: ignore[misc]
+    assert "ConnectionRefusedError" in doc["error"]["message"] and "not applied" in doc["error"]["message"]
+    assert "openai" not in state.engine.runtimes

@@ -178,7 +178,15 @@ def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[No
         template, handler, params, allowed = state.api_router.find(method, path)
         if handler is not None:
             scope["path_params"] = params
-            return template, await handler(state, scope, receive, send)
+            try:
+                return template, await handler(state, scope, receive, send)
+            except (BifrostError, ClientGone):
+                raise
+            except Exception as exc:  # most likely the config store: say so, nothing was applied
+                log.exception("%s %s failed", method, path)
+                raise BifrostError(f"{method} {path} failed: {type(exc).__name__}: {exc}; the change was not applied. "
+                                   "If the config store is unreachable, GET /health names it; see the gateway "
+                                   "log for details", status=500, type="internal_error") from None
         if allowed and method != "OPTIONS":
             return template, await _method_not_allowed(send, path, ", ".join(allowed))
         if method == "OPTIONS":

@@ -539,3 +539,22 @@ def _custom(r: _Reader, p: str, value: Any) -> CustomProviderConfig | None:
         allowed_requests=allowed_map,
         request_path_overrides=overrides,
     )
+
+
+def parse_provider(name: str, body: Any, env: Mapping[str, str], version: int = 1
+                   ) -> tuple[ProviderConfig | None, list[str], list[str]]:
+    """One provider body (as under `providers.<name>`), validated by the rules config.json uses.
+
+    Returns (config or None, problems, warnings); the management API uses it so that the API and
+    config.json reject the same bodies with the same messages.
+    """
+    r = _Reader(env)
+    p = _provider(r, name, body, version)
+    return (None if r.problems else p), r.problems, r.warnings
+
+
+def parse_client(body: Any, env: Mapping[str, str]) -> tuple[ClientConfig, list[str], list[str]]:
+    """A `client` body, validated by the rules config.json uses: (config, problems, warnings)."""
+    r = _Reader(env)
+    obj = r.obj("$.client", body) or {}
+    return _client(r, obj), r.problems, r.warnings

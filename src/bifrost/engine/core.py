@@ -42,15 +42,22 @@ log = logging.getLogger("bifrost.engine")
 
 
 class ProviderRuntime:
-    """A configured provider with its client, queue and key selector."""
+    """A configured provider with its client, queue and key selector.
 
-    __slots__ = ("config", "provider", "queue", "keys")
+    Runtimes are immutable once published: a config change builds a new one and swaps it in, so a
+    request that already holds a runtime finishes on it (see `Engine.apply_provider`). `users`
+    counts the requests and streams still using it, so a replaced client is closed only when idle.
+    """
 
-    def __init__(self, config: ProviderConfig) -> None:
+    __slots__ = ("config", "provider", "queue", "keys", "users")
+
+    def __init__(self, config: ProviderConfig, *, provider: Provider | None = None,
+                 queue: ProviderQueue | None = None) -> None:
         self.config = config
-        self.provider: Provider | None = build_provider(config)
-        self.queue = ProviderQueue(config.name, config.queue.concurrency, config.queue.buffer_size)
+        self.provider: Provider | None = provider if provider is not None else build_provider(config)
+        self.queue = queue or ProviderQueue(config.name, config.queue.concurrency, config.queue.buffer_size)
         self.keys = KeySelector(config)
+        self.users = 0
 
 
 class Engine:
@@ -61,11 +68,11 @@ class Engine:
         self.runtimes: dict[str, ProviderRuntime] = {n: ProviderRuntime(p) for n, p in config.providers.items()}
         # model -> providers offering it, from key model lists and each provider's model list.
         self.catalog: dict[str, set[str]] = {}
-        for name, p in config.providers.items():
-            for k in p.keys:
-                for m in k.models:
-                    if m != "*":
-                        self.catalog.setdefault(m, set()).add(name)
+        for p in config.providers.values():
+            self._catalog_keys(p)
+        # Replaced provider clients waiting for their last request to finish before closing.
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._closing: list[Provider] = []
 
     # --- the journey -------------------------------------------------------------------------
 
@@ -143,6 +150,7 @@ class Engine:
         await rt.queue.acquire(self.client.drop_excess_requests)
         m = self.metrics
         m.active(target.provider, 1)
+        rt.users += 1
         stream_open = False
         try:
             attempt = 0
@@ -154,7 +162,7 @@ class Engine:
                         stream_open = True
                         return InferenceStream(
                             target=target, fallback_index=ctx.fallback_index,
-                            events=self._stream(events, req, t0),
+                            events=self._stream(events, req, t0, rt),
                         )
                     body, usage = await provider.send(req, key)
                 except BifrostError as exc:
@@ -182,9 +190,10 @@ class Engine:
             rt.queue.release()
             if not stream_open:
                 m.active(target.provider, -1)
+                rt.users -= 1
 
     async def _stream(self, events: AsyncIterator[StreamEvent], req: InferenceRequest,
-                      t0: float) -> AsyncIterator[StreamEvent]:
+                      t0: float, rt: ProviderRuntime) -> AsyncIterator[StreamEvent]:
         """Pass events through, recording first-token latency and usage; strip a usage chunk we asked for."""
         target = req.target
         m = self.metrics
@@ -216,6 +225,7 @@ class Engine:
             exc.model = exc.model or target.model
             raise
         finally:
+            rt.users -= 1
             m.active(target.provider, -1)
             m.upstream_done(target.provider, target.model, time.perf_counter() - t0, ok, "" if ok else reason,
                             usage.input_tokens if usage else 0, usage.output_tokens if usage else 0)
@@ -313,10 +323,95 @@ class Engine:
                  rt.provider.supports("list_models", False) and not rt.config.unresolved]
         await asyncio.gather(*(one(n) for n in names))
 
+    # --- live configuration (management API) ----------------------------------------------------
+
     def update_client(self, client: ClientConfig) -> None:
+        """New client settings; `drop_excess_requests` is read per request, so it applies at once."""
         self.client = client
 
+    def apply_provider(self, config: ProviderConfig) -> None:
+        """Add or replace a provider live, without dropping requests in flight.
+
+        A new runtime is built and swapped in: requests and streams that already hold the old one
+        finish on it, new requests use the new one. The queue is kept (resized) so concurrency is
+        counted across the swap; the client is kept unless its network or custom settings changed,
+        in which case the old client is closed once its last request is done.
+        """
+        old = self.runtimes.get(config.name)
+        if old is None:
+            self.runtimes[config.name] = ProviderRuntime(config)
+        else:
+            old.queue.resize(config.queue.concurrency, config.queue.buffer_size)
+            same_client = (old.config.network == config.network and old.config.custom == config.custom
+                           and not old.config.unresolved and not config.unresolved)
+            new = ProviderRuntime(config, provider=old.provider if same_client else None, queue=old.queue)
+            self.runtimes[config.name] = new
+            if not same_client:
+                self._retire(old)
+        self._rebuild_catalog_for(config.name)
+
+    def remove_provider(self, name: str) -> bool:
+        """Stop routing new requests to `name`; requests in flight finish on it first."""
+        old = self.runtimes.pop(name, None)
+        if old is None:
+            return False
+        self._retire(old)
+        self._rebuild_catalog_for(name)
+        return True
+
+    def _catalog_keys(self, p: ProviderConfig) -> None:
+        for k in p.keys:
+            for m in k.models:
+                if m != "*":
+                    self.catalog.setdefault(m, set()).add(p.name)
+
+    def _rebuild_catalog_for(self, name: str) -> None:
+        rt = self.runtimes.get(name)
+        if rt is None:  # removed: bare model names stop resolving to it
+            for offering in self.catalog.values():
+                offering.discard(name)
+            for model in [m for m, offering in self.catalog.items() if not offering]:
+                del self.catalog[model]
+            return
+        # Added or changed: its key model lists at once, its upstream model list in the background.
+        self._catalog_keys(rt.config)
+        t = asyncio.ensure_future(self._relearn(name))
+        self._retiring.add(t)
+        t.add_done_callback(self._retiring.discard)
+
+    async def _relearn(self, name: str) -> None:
+        rt = self.runtimes.get(name)
+        if rt is None or rt.provider is None or rt.config.unresolved or not rt.provider.supports("list_models", False):
+            return
+        try:
+            await asyncio.wait_for(self.list_models(name), 15.0)
+        except (BifrostError, TimeoutError) as exc:
+            log.warning("failed to list models for provider %s after a config change: %s", name,
+                        getattr(exc, "message", None) or "no answer within 15s")
+
+    def _retire(self, old: ProviderRuntime, max_wait: float = 3600.0) -> None:
+        provider = old.provider
+        if provider is None or any(rt.provider is provider for rt in self.runtimes.values()):
+            return
+
+        self._closing.append(provider)
+
+        async def close_when_idle() -> None:
+            deadline = time.monotonic() + max_wait
+            while old.users > 0 and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+            self._closing.remove(provider)
+            await provider.close()
+
+        t = asyncio.ensure_future(close_when_idle())
+        self._retiring.add(t)
+        t.add_done_callback(self._retiring.discard)
+
     async def close(self) -> None:
+        for t in list(self._retiring):
+            t.cancel()
+        for provider in self._closing:
+            await provider.close()
         for rt in self.runtimes.values():
             if rt.provider is not None:
                 await rt.provider.close()

@@ -15,13 +15,13 @@ from typing import Any
 import msgspec
 
 from bifrost import __version__
-from bifrost.config.model import GatewayConfig
+from bifrost.config.model import ClientConfig, GatewayConfig
 from bifrost.engine.core import Engine
 from bifrost.engine.pipeline import Plugin
 from bifrost.metrics import GatewayMetrics
 from bifrost.schemas import inference as I
 from bifrost.schemas.errors import BifrostError, RequestError
-from bifrost.server import integrations
+from bifrost.server import api, integrations
 from bifrost.server.asgi import (
     ClientGone,
     Receive,
@@ -32,8 +32,10 @@ from bifrost.server.asgi import (
     send_bytes,
     send_error,
 )
+from bifrost.server.auth import AdminAuth
 from bifrost.server.inference import handle_inference
 from bifrost.server.models import list_models
+from bifrost.stores.base import ConfigStore
 
 log = logging.getLogger("bifrost.server")
 _encode = msgspec.json.encode
@@ -57,8 +59,21 @@ class AppState:
         self.max_body = config.client.max_request_body_size_mb * 1024 * 1024
         self.started_at = time.time()
         self._background: set[asyncio.Task[Any]] = set()
+        # Opened during startup (None: file-only mode gets an in-memory store from api.bootstrap).
+        self.config_store: ConfigStore | None = None
+        self.logs_store: Any = None
+        self.auth = AdminAuth()
+        self.api_lock = asyncio.Lock()  # management API writes are read-modify-write: one at a time
+        self.api_router = api.build_router()
+
+    def apply_client(self, client: ClientConfig) -> None:
+        """New client settings, live (management API)."""
+        self.config = msgspec.structs.replace(self.config, client=client)
+        self.engine.update_client(client)
+        self.max_body = client.max_request_body_size_mb * 1024 * 1024
 
     async def startup(self) -> None:
+        await api.bootstrap(self)
         t = asyncio.ensure_future(self.engine.warm_catalog())
         self._background.add(t)
         t.add_done_callback(self._background.discard)
@@ -113,6 +128,10 @@ def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[No
         if extra:
             send = _with_headers(send, extra)
         try:
+            if state.auth.protects(path, method):
+                route = "unauthenticated"  # never label metrics with a path nobody was allowed to call
+                await state.auth.authenticate(scope, state.config_store)
+                route = path
             rtype = INFERENCE_ROUTES.get(path)
             if rtype is not None:
                 if method != "POST":
@@ -125,6 +144,8 @@ def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[No
             elif path == "/metrics":
                 await send_bytes(send, 200, metrics.render(), [(b"content-type", metrics.content_type.encode())])
                 status = 200
+            elif path.startswith("/api/"):
+                route, status = await management(scope, receive, send, path, method)
             elif path == "/v1/models":
                 status = await list_models(state.engine, scope, send)
             elif method == "OPTIONS":
@@ -152,6 +173,27 @@ def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[No
             except Exception:  # the response had already started: nothing more to say
                 pass
         metrics.http_done(route, method, status, time.perf_counter() - t0)
+
+    async def management(scope: Scope, receive: Receive, send: Send, path: str, method: str) -> tuple[str, int]:
+        template, handler, params, allowed = state.api_router.find(method, path)
+        if handler is not None:
+            scope["path_params"] = params
+            try:
+                return template, await handler(state, scope, receive, send)
+            except (BifrostError, ClientGone):
+                raise
+            except Exception as exc:  # most likely the config store: say so, nothing was applied
+                log.exception("%s %s failed", method, path)
+                raise BifrostError(f"{method} {path} failed: {type(exc).__name__}: {exc}; the change was not applied. "
+                                   "If the config store is unreachable, GET /health names it; see the gateway "
+                                   "log for details", status=500, type="internal_error") from None
+        if allowed and method != "OPTIONS":
+            return template, await _method_not_allowed(send, path, ", ".join(allowed))
+        if method == "OPTIONS":
+            return template, await preflight(scope, send)
+        err = RequestError(f"Route not found: {path}; see docs/api.md for the management API", status=404,
+                           type="not_found")
+        return "unmatched", await send_error(send, err)
 
     async def health(send: Send) -> int:
         if state.draining:

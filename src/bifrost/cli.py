@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--app-dir", default=_env("BIFROST_APP_DIR", "./data"),
                    help="directory holding config.json (and the databases); env BIFROST_APP_DIR (or APP_DIR); "
                         "default ./data")
-    s.add_argument("--host", default=_env("BIFROST_HOST", "0.0.0.0"), help="env BIFROST_HOST (or APP_HOST); default 0.0.0.0")
+    s.add_argument("--host", default=_env("BIFROST_HOST", "0.0.0.0"),
+                   help="env BIFROST_HOST (or APP_HOST); default 0.0.0.0")
     s.add_argument("--port", type=int, default=int(_env("BIFROST_PORT", "8080")),
                    help="env BIFROST_PORT (or APP_PORT); default 8080")
     s.add_argument("--log-level", choices=["debug", "info", "warn", "error"],

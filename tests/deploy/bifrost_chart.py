@@ -39,7 +39,8 @@ class Render:
             out = chart.render(values, name=release, namespace=namespace)
         self.release = release
         self.namespace = namespace
-        objs = [d for path, text in sorted(out.items()) if path.endswith(".yaml") for d in yaml.safe_load_all(text) if d]
+        texts = [text for path, text in sorted(out.items()) if path.endswith(".yaml")]
+        objs = [d for text in texts for d in yaml.safe_load_all(text) if d]
         self.docs = [d for d in objs if "helm.sh/hook" not in (d["metadata"].get("annotations") or {})]
         self.hooks = [d for d in objs if "helm.sh/hook" in (d["metadata"].get("annotations") or {})]
         self.notes: str = next(text for path, text in out.items() if path.endswith("NOTES.txt"))

@@ -10,7 +10,8 @@ import pytest
 from bifrost_chart import CHART, TAG, merge, render_error
 
 PG = {"storage": {"mode": "postgres"}, "postgresql": {"enabled": True}}
-EXT = {"storage": {"mode": "postgres"}, "postgresql": {"external": {"enabled": True, "host": "db", "sslMode": "require"}}}
+EXT = {"storage": {"mode": "postgres"},
+       "postgresql": {"external": {"enabled": True, "host": "db", "sslMode": "require"}}}
 PEERS = {"bifrost": {"cluster": {"enabled": True, "peers": ["bifrost-0.bifrost-headless:7946"]}}}
 
 # (values, the message's distinctive text). The first word after "ERROR: " is what the scan below matches.

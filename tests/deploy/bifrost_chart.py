@@ -14,7 +14,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "bifrost"
 DOCKERFILE = ROOT / "deploy" / "docker" / "Dockerfile"
-REFERENCE_VALUES = Path("/work/shared/reference/bifrost/values.yaml")
+# Bifrost's own chart values (2.1.16): a Bifrost user's values file must render with our chart.
+REFERENCE_VALUES = ROOT / "tests" / "fixtures" / "helm" / "bifrost-values-2.1.16.yaml"
 K8S_VERSION = "1.33.0"
 TAG = {"image": {"tag": "0.1.0"}}
 

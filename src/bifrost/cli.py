@@ -13,8 +13,20 @@ from bifrost import __version__
 log = logging.getLogger("bifrost")
 
 
+# Bifrost's container image and Helm chart set APP_DIR/APP_PORT/APP_HOST/LOG_LEVEL/LOG_STYLE; our BIFROST_*
+# names win when both are set, so a Bifrost values file (env, extraEnv) keeps working unchanged.
+_FALLBACK = {"BIFROST_APP_DIR": "APP_DIR", "BIFROST_HOST": "APP_HOST", "BIFROST_PORT": "APP_PORT",
+             "BIFROST_LOG_LEVEL": "LOG_LEVEL", "BIFROST_LOG_STYLE": "LOG_STYLE"}
+
+
+def _env_name(name: str) -> str:
+    """The variable that supplies `name`: itself when set, else Bifrost's container name for it."""
+    alt = _FALLBACK.get(name)
+    return alt if alt and not os.environ.get(name) and os.environ.get(alt) else name
+
+
 def _env(name: str, default: str) -> str:
-    return os.environ.get(name) or default
+    return os.environ.get(_env_name(name)) or default
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,14 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("serve", help="run the gateway")
     s.add_argument("--app-dir", default=_env("BIFROST_APP_DIR", "./data"),
-                   help="directory holding config.json (and the databases); env BIFROST_APP_DIR; default ./data")
-    s.add_argument("--host", default=_env("BIFROST_HOST", "0.0.0.0"), help="env BIFROST_HOST; default 0.0.0.0")
+                   help="directory holding config.json (and the databases); env BIFROST_APP_DIR (or APP_DIR); "
+                        "default ./data")
+    s.add_argument("--host", default=_env("BIFROST_HOST", "0.0.0.0"),
+                   help="env BIFROST_HOST (or APP_HOST); default 0.0.0.0")
     s.add_argument("--port", type=int, default=int(_env("BIFROST_PORT", "8080")),
-                   help="env BIFROST_PORT; default 8080")
+                   help="env BIFROST_PORT (or APP_PORT); default 8080")
     s.add_argument("--log-level", choices=["debug", "info", "warn", "error"],
-                   default=_env("BIFROST_LOG_LEVEL", "info").lower(), help="env BIFROST_LOG_LEVEL")
+                   default=_env("BIFROST_LOG_LEVEL", "info").lower(), help="env BIFROST_LOG_LEVEL (or LOG_LEVEL)")
     s.add_argument("--log-style", choices=["json", "pretty"], default=_env("BIFROST_LOG_STYLE", "json").lower(),
-                   help="env BIFROST_LOG_STYLE")
+                   help="env BIFROST_LOG_STYLE (or LOG_STYLE)")
 
     m = sub.add_parser("mock", help="run a fast mock LLM provider speaking the OpenAI, Anthropic and Gemini APIs "
                                     "(for tests, benchmarks, demos)")
@@ -42,14 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _validate_env_choices() -> str | None:
-    for var, allowed in (("BIFROST_LOG_LEVEL", ("debug", "info", "warn", "error")),
-                         ("BIFROST_LOG_STYLE", ("json", "pretty"))):
+    for name, allowed in (("BIFROST_LOG_LEVEL", ("debug", "info", "warn", "error")),
+                          ("BIFROST_LOG_STYLE", ("json", "pretty"))):
+        var = _env_name(name)
         v = os.environ.get(var)
         if v and v.lower() not in allowed:
             return f"{var}={v!r} is not valid; use one of: {', '.join(allowed)}"
-    port = os.environ.get("BIFROST_PORT")
+    port_var = _env_name("BIFROST_PORT")
+    port = os.environ.get(port_var)
     if port and not (port.isdigit() and 0 < int(port) < 65536):
-        return f"BIFROST_PORT={port!r} is not a valid port; use a number from 1 to 65535"
+        return f"{port_var}={port!r} is not a valid port; use a number from 1 to 65535"
     return None
 
 

@@ -146,7 +146,8 @@ def test_anthropic_upstream_errors_reach_the_sdk_in_anthropic_shape(gw: Gateway,
     client = _client(gw)
     mock.script({"status": 529, "model": "claude-busy"})
     with pytest.raises(anthropic.APIStatusError) as e:
-        client.messages.create(model="anthropic/claude-busy", max_tokens=10, messages=[{"role": "user", "content": "x"}])
+        client.messages.create(model="anthropic/claude-busy", max_tokens=10,
+                               messages=[{"role": "user", "content": "x"}])
     assert e.value.status_code == 529
     assert e.value.body["type"] == "error"
     assert e.value.body["error"] == {"type": "overloaded_error", "message": "Overloaded"}

@@ -8,7 +8,8 @@ outside the stream converter. Requests that cannot be served raise ValueError (t
 chat_to_converse mapping
     system / developer messages   -> `system`: [{text}] (one block per message)
     user / assistant              -> same roles, content blocks; consecutive same-role turns merged
-    text part / string content    -> {text}; empty text dropped
+    text part / string content    -> {text}; empty text dropped; a part with cache_control is followed by
+                                     {cachePoint: {type: default}} (system parts too)
     image_url data: URL           -> {image: {format: png|jpeg|gif|webp, source: {bytes: base64}}};
                                      http(s) URLs -> ValueError (Converse takes bytes or S3 only)
     assistant tool_calls          -> {toolUse: {toolUseId, name, input = JSON-decoded arguments (bad JSON -> {})}}
@@ -20,6 +21,9 @@ chat_to_converse mapping
                                      "none" -> tools sent without toolChoice (Converse has no "none")
     top_k                         -> additionalModelRequestFields.top_k
     n > 1                         -> ValueError; other OpenAI fields are dropped
+
+converse_to_chat (the drop-in route's direction) keeps a cachePoint as cache_control {type: ephemeral} on the
+text/image part before it when the target caches prompts (cache_points=True: Bedrock, Anthropic).
 
 converse_response_to_chat / ConverseStreamToChat mapping
     text blocks        -> message.content (joined); null when only tool calls
@@ -52,6 +56,10 @@ FINISH_REASONS = {
     "guardrail_intervened": "content_filter",
     "content_filtered": "content_filter",
 }
+# Converse marks a prompt-cache boundary with a block after the cached one; the neutral (Anthropic-style)
+# form is cache_control on the part the boundary follows.
+CACHE_POINT = {"cachePoint": {"type": "default"}}
+_CACHE_CONTROL = {"type": "ephemeral"}
 _IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/gif": "gif",
                   "image/webp": "webp"}
 
@@ -90,8 +98,9 @@ def _content_blocks(content: Any) -> list[dict]:
             raise ValueError("content parts must be objects")
         typ = part.get("type")
         if typ == "text":
-            if part.get("text"):
-                out.append({"text": part["text"]})
+            if not part.get("text"):
+                continue
+            out.append({"text": part["text"]})
         elif typ == "image_url":
             iu = part.get("image_url")
             url = iu.get("url") if isinstance(iu, dict) else iu
@@ -100,6 +109,27 @@ def _content_blocks(content: Any) -> list[dict]:
             out.append(_image_block(url))
         else:
             raise ValueError(f"content part type {typ!r} is not supported by the bedrock provider")
+        if part.get("cache_control"):
+            out.append(dict(CACHE_POINT))
+    return out
+
+
+def _system_blocks(content: Any) -> list[dict]:
+    """System text as one block, split where a part carries cache_control (a cachePoint follows it)."""
+    if not isinstance(content, list) or not any(isinstance(p, dict) and p.get("cache_control") for p in content):
+        text = _text_of(content)
+        return [{"text": text}] if text else []
+    out: list[dict] = []
+    pending = ""
+    for p in content:
+        if not isinstance(p, dict) or p.get("type") != "text":
+            continue
+        pending += p.get("text") or ""
+        if p.get("cache_control") and pending:
+            out += [{"text": pending}, dict(CACHE_POINT)]
+            pending = ""
+    if pending:
+        out.append({"text": pending})
     return out
 
 
@@ -146,9 +176,7 @@ def chat_to_converse(body: dict) -> dict:
             raise ValueError("each message must be an object")
         role = m.get("role")
         if role in ("system", "developer"):
-            text = _text_of(m.get("content"))
-            if text:
-                system.append({"text": text})
+            system.extend(_system_blocks(m.get("content")))
         elif role == "user":
             add("user", _content_blocks(m.get("content")))
         elif role == "assistant":
@@ -334,14 +362,27 @@ def _tool_result_text(content: Any) -> str:
     return "".join(parts)
 
 
-def converse_to_chat(body: dict) -> dict:
-    """A Converse request body -> an OpenAI chat request (the model comes from the URL)."""
+def converse_to_chat(body: dict, cache_points: bool = False) -> dict:
+    """A Converse request body -> an OpenAI chat request (the model comes from the URL).
+
+    cache_points=True keeps `cachePoint` blocks (after system, text and image blocks) as cache_control on
+    the preceding part, for targets that cache prompts (Bedrock, Anthropic); otherwise they are dropped.
+    """
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise ValueError("messages: at least one message is required")
     out_msgs: list[dict] = []
-    system = [b["text"] for b in body.get("system") or [] if isinstance(b, dict) and isinstance(b.get("text"), str)]
-    if system:
+    sys_blocks = [b for b in body.get("system") or [] if isinstance(b, dict)]
+    system = [b["text"] for b in sys_blocks if isinstance(b.get("text"), str)]
+    if cache_points and any("cachePoint" in b for b in sys_blocks):
+        sys_parts: list[dict] = []
+        for b in sys_blocks:
+            if isinstance(b.get("text"), str):
+                sys_parts.append({"type": "text", "text": b["text"]})
+            elif "cachePoint" in b and sys_parts:
+                sys_parts[-1]["cache_control"] = dict(_CACHE_CONTROL)
+        out_msgs.append({"role": "system", "content": sys_parts})
+    elif system:
         out_msgs.append({"role": "system", "content": "\n".join(system)})
     for m in messages:
         if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
@@ -369,7 +410,9 @@ def converse_to_chat(body: dict) -> dict:
                 tr = b["toolResult"]
                 out_msgs.append({"role": "tool", "tool_call_id": tr.get("toolUseId") or "",
                                  "content": _tool_result_text(tr.get("content"))})
-            # cachePoint, reasoningContent, documents, guardContent: dropped
+            elif "cachePoint" in b and cache_points and parts:
+                parts[-1]["cache_control"] = dict(_CACHE_CONTROL)
+            # cachePoint after a tool block, reasoningContent, documents, guardContent: dropped
         if m["role"] == "assistant":
             msg: dict[str, Any] = {"role": "assistant", "content": _join_parts(parts)}
             if calls:
@@ -407,10 +450,11 @@ def converse_to_chat(body: dict) -> dict:
 
 
 def _join_parts(parts: list[dict]) -> Any:
+    """One plain text block as a string; several blocks stay parts (joining them would glue their words)."""
     if not parts:
         return None
-    if all(p["type"] == "text" for p in parts):
-        return "".join(p["text"] for p in parts)
+    if len(parts) == 1 and parts[0]["type"] == "text" and "cache_control" not in parts[0]:
+        return parts[0]["text"]
     return parts
 
 

@@ -100,8 +100,10 @@ async def bedrock_route(state: Any, scope: Scope, receive: Receive, send: Send) 
         if invoke:
             chat = _invoke_to_chat(engine, target, body)
         else:
+            rt = engine.runtimes.get(target.provider)
+            caches = rt is not None and rt.config.base_type in ("bedrock", "anthropic")
             try:
-                chat = converse_to_chat(body)
+                chat = converse_to_chat(body, cache_points=caches)
             except ValueError as exc:
                 raise RequestError(str(exc)) from None
         req = InferenceRequest(request_type=I.CHAT, target=target, body=chat, stream=stream, model_requested=model,

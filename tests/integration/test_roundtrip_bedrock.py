@@ -43,7 +43,7 @@ def gw(tmp_module: Path, mock: Mock) -> Iterator[Gateway]:
 def _boto(url: str) -> Any:
     return boto3.client("bedrock-runtime", endpoint_url=url, region_name="us-east-1",
                         aws_access_key_id="AKIDCLIENT", aws_secret_access_key="client-secret",
-                        config=Config(retries={"max_attempts": 1}))
+                        config=Config(retries={"total_max_attempts": 1}))
 
 
 def _client(gw: Gateway) -> Any:

@@ -167,3 +167,17 @@ def test_anthropic_upstream_errors_reach_the_sdk_in_anthropic_shape(gw: Gateway,
             for _ in s:
                 pass
     assert "Overloaded mid-stream (mock)" in str(e3.value)
+
+
+PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+@pytest.mark.conformance("anthropic", "anthropic", "images in")
+def test_anthropic_image_blocks_reach_anthropic_unchanged(gw: Gateway, mock: Mock) -> None:
+    blocks = [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG_B64}},
+              {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.jpg"}},
+              {"type": "text", "text": "what are these?"}]
+    msg = _client(gw).messages.create(model="anthropic/" + MODEL, max_tokens=100,
+                                      messages=[{"role": "user", "content": blocks}])
+    assert _last(mock)["body"]["messages"] == [{"role": "user", "content": blocks}]
+    assert msg.content[0].text

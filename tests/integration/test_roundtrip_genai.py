@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from google import genai
 from google.genai import errors, types
 
-from conftest import Gateway, Mock
+from conftest import Gateway, Mock, http
 
 PROJECT, REGION = "rt-proj", "europe-west4"
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
@@ -206,3 +206,34 @@ def test_genai_embed_content_round_trip_single_and_batch(gw: Gateway, mock: Mock
     want_many = direct.models.embed_content(model="text-embedding-004", contents=["a", "b"],
                                             config=types.EmbedContentConfig(output_dimensionality=8))
     assert [e.values for e in many.embeddings] == [pytest.approx(e.values, rel=1e-6) for e in want_many.embeddings]
+
+
+@pytest.mark.conformance("genai", "vertex", "embeddings")
+def test_genai_embed_content_to_vertex_uses_predict(gw: Gateway, mock: Mock) -> None:
+    client = _client(gw)
+    many = client.models.embed_content(model="vertex/text-embedding-004", contents=["a", "b"],
+                                       config=types.EmbedContentConfig(output_dimensionality=8))
+    sent = _last(mock, "vertex", "text-embedding-004", "predict")
+    _check_auth(sent, "vertex")
+    assert sent["body"]["instances"] == [{"content": "a"}, {"content": "b"}]
+    assert sent["body"]["parameters"]["outputDimensionality"] == 8
+    status, _, raw = http("POST", mock.url + sent["path"], sent["body"], {"authorization": "Bearer k"})
+    assert status == 200, raw
+    want = [p["embeddings"]["values"] for p in json.loads(raw)["predictions"]]
+    assert [e.values for e in many.embeddings] == [pytest.approx(w, rel=1e-6) for w in want]
+
+
+PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+@pytest.mark.conformance("genai", "gemini", "images in")
+def test_genai_inline_image_reaches_gemini_unchanged(gw: Gateway, mock: Mock) -> None:
+    import base64
+
+    client = _client(gw)
+    r = client.models.generate_content(model="gemini/gemini-2.5-flash", contents=[
+        types.Part.from_bytes(data=base64.b64decode(PNG_B64), mime_type="image/png"), "what is this?"])
+    parts = _last(mock, "gemini", "gemini-2.5-flash", "generateContent")["body"]["contents"][0]["parts"]
+    assert {"inlineData": {"mimeType": "image/png", "data": PNG_B64}} in parts
+    assert {"text": "what is this?"} in parts
+    assert r.text

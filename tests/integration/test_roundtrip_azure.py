@@ -167,3 +167,16 @@ def test_azure_upstream_errors_keep_status_code_and_message(gw: Gateway, mock: M
         _client(gw).chat.completions.create(model="azure/gpt-4o", messages=[{"role": "user", "content": "x"}])
     err = e2.value.response.json()["error"]
     assert err["message"].startswith("The response was filtered") and err["code"] == "content_filter"
+
+
+@pytest.mark.conformance("azure", "azure", "chat")
+def test_azure_chat_round_trip_keeps_messages_params_and_answer(gw: Gateway, mock: Mock) -> None:
+    kw: dict[str, Any] = {"messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello"}],
+                          "max_tokens": 200, "temperature": 0.3, "stop": ["zzz"], "seed": 7}
+    r = _client(gw).chat.completions.create(model="azure/gpt-4o", **kw)
+    sent = _last(mock, DEPLOY)["body"]
+    assert {k: sent[k] for k in kw} == kw and sent["model"] == DEPLOY
+    direct = _direct(mock).chat.completions.create(model=DEPLOY, **kw)
+    assert r.choices[0].message.content == direct.choices[0].message.content
+    assert r.choices[0].finish_reason == direct.choices[0].finish_reason == "stop"
+    assert r.model == DEPLOY and r.model_extra["extra_fields"]["provider"] == "azure"

@@ -173,3 +173,18 @@ def test_converse_upstream_errors_keep_aws_code_status_and_message(gw: Gateway, 
         list(client.converse_stream(modelId="bedrock/mock-fail-503", messages=ask)["stream"])
     assert e3.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
     assert e3.value.response["Error"]["Code"] == "ServiceUnavailableException"
+
+
+@pytest.mark.conformance("bedrock", "bedrock", "chat")
+def test_converse_round_trip_keeps_request_and_answer(gw: Gateway, mock: Mock) -> None:
+    kw: dict[str, Any] = {"system": [{"text": "be brief"}],
+                          "messages": [{"role": "user", "content": [{"text": "hello"}]}],
+                          "inferenceConfig": {"maxTokens": 300, "temperature": 0.2, "topP": 0.9,
+                                              "stopSequences": ["zzz"]}}
+    r = _client(gw).converse(modelId="bedrock/" + MODEL, **kw)
+    sent = _last(mock, "converse")
+    _signed_by_gateway(sent)
+    assert sent["body"] == kw
+    direct = _boto(mock.url).converse(modelId=MODEL, **kw)
+    assert r["output"] == direct["output"] and r["stopReason"] == direct["stopReason"] == "end_turn"
+    assert r["usage"] == direct["usage"]

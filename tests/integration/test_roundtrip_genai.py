@@ -27,9 +27,9 @@ WEATHER = types.FunctionDeclaration(name="get_weather", description="Weather for
                                     parameters_json_schema=SCHEMA)
 TOOLS_CFG = types.GenerateContentConfig(tools=[types.Tool(function_declarations=[WEATHER])])
 GEMINI = pytest.param("gemini", marks=pytest.mark.conformance(
-    "genai", "gemini", "stream", "tools", "streamed tools", "embeddings", "usage", "errors"), id="gemini")
+    "genai", "gemini", "chat", "stream", "tools", "streamed tools", "embeddings", "usage", "errors"), id="gemini")
 VERTEX = pytest.param("vertex", marks=pytest.mark.conformance(
-    "genai", "vertex", "stream", "tools", "streamed tools", "usage", "errors"), id="vertex")
+    "genai", "vertex", "chat", "stream", "tools", "streamed tools", "usage", "errors"), id="vertex")
 
 
 def _service_account(token_uri: str) -> str:
@@ -84,6 +84,22 @@ def _check_auth(sent: dict[str, Any], provider: str) -> None:
         assert h["x-goog-api-key"] == "goog-upstream" and "authorization" not in h
     else:
         assert h["authorization"].startswith("Bearer mock-vertex-token-") and "x-goog-api-key" not in h
+
+
+@pytest.mark.parametrize("provider", [GEMINI, VERTEX])
+def test_genai_chat_round_trip_keeps_request_and_answer(gw: Gateway, mock: Mock, provider: str) -> None:
+    cfg = types.GenerateContentConfig(system_instruction="be brief", max_output_tokens=300, temperature=0.2,
+                                      top_p=0.9, stop_sequences=["zzz"])
+    client, direct_client = _client(gw), _direct(mock)
+    r = client.models.generate_content(model=f"{provider}/gemini-2.5-flash", contents="hello", config=cfg)
+    sent = _last(mock, provider, "gemini-2.5-flash", "generateContent")
+    _check_auth(sent, provider)
+    assert sent["body"]["contents"] == [{"role": "user", "parts": [{"text": "hello"}]}]
+    assert sent["body"]["generationConfig"] == {"maxOutputTokens": 300, "temperature": 0.2, "topP": 0.9,
+                                                "stopSequences": ["zzz"]}
+    d = direct_client.models.generate_content(model="gemini-2.5-flash", contents="hello", config=cfg)
+    assert r.text == d.text and r.candidates[0].finish_reason == d.candidates[0].finish_reason
+    assert r.usage_metadata.candidates_token_count == d.usage_metadata.candidates_token_count
 
 
 @pytest.mark.parametrize("provider", [GEMINI, VERTEX])

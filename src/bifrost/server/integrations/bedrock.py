@@ -28,7 +28,7 @@ from bifrost.providers.bedrock.translate import ChatStreamToConverse, chat_respo
 from bifrost.schemas import inference as I
 from bifrost.schemas.errors import BifrostError, RequestError
 from bifrost.schemas.inference import InferenceRequest, InferenceStream
-from bifrost.server.asgi import JSON_HEADERS, Receive, Scope, Send, read_body, send_bytes, stream_sse
+from bifrost.server.asgi import JSON_HEADERS, Receive, Scope, Send, error_headers, read_body, send_bytes, stream_sse
 from bifrost.server.inference import new_context
 
 PREFIX = "/bedrock/model/"
@@ -45,7 +45,7 @@ def error_type(status: int) -> str:
 
 
 async def send_bedrock_error(send: Send, err: BifrostError) -> int:
-    headers = [*JSON_HEADERS, (b"x-amzn-errortype", error_type(err.status).encode())]
+    headers = [*error_headers(err), (b"x-amzn-errortype", error_type(err.status).encode())]
     await send_bytes(send, err.status, _encode({"message": err.message}), headers)
     return err.status
 

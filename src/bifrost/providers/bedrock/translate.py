@@ -347,7 +347,12 @@ _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool
                  "function_call": "tool_use", "content_filter": "content_filtered"}
 
 
-def stop_reason(finish: str | None) -> str:
+def stop_reason(finish: str | None, choice: dict | None = None) -> str:
+    """Converse stopReason for a neutral finish; "stop_sequence" when the choice names the stop sequence it
+    matched (`stop_reason`, vLLM's field, filled by the Anthropic translators)."""
+    seq = (choice or {}).get("stop_reason")
+    if isinstance(seq, str) and seq and finish in (None, "stop"):
+        return "stop_sequence"
     return _STOP_REASONS.get(finish or "", "end_turn")
 
 
@@ -484,7 +489,7 @@ def chat_response_to_converse(resp: dict) -> dict:
     if not content:
         content.append({"text": ""})
     return {"output": {"message": {"role": "assistant", "content": content}},
-            "stopReason": stop_reason(choice.get("finish_reason")),
+            "stopReason": stop_reason(choice.get("finish_reason"), choice),
             "usage": converse_usage(resp.get("usage")), "metrics": {"latencyMs": 0}}
 
 
@@ -501,6 +506,7 @@ class ChatStreamToConverse:
         self._next = 0
         self._open: tuple[str, int, Any] | None = None  # (kind, block index, chat tool index)
         self._finish: str | None = None
+        self._finish_choice: dict | None = None
         self._usage: dict | None = None
         self._done = False
 
@@ -551,6 +557,7 @@ class ChatStreamToConverse:
                                                       "delta": {"toolUse": {"input": fn["arguments"]}}}))
             if choice.get("finish_reason"):
                 self._finish = choice["finish_reason"]
+                self._finish_choice = choice
         return out
 
     def finish(self) -> list[tuple[str, dict]]:
@@ -559,6 +566,6 @@ class ChatStreamToConverse:
         self._done = True
         out = [] if self._started else [("messageStart", {"role": "assistant"})]
         out.extend(self._close())
-        out.append(("messageStop", {"stopReason": stop_reason(self._finish)}))
+        out.append(("messageStop", {"stopReason": stop_reason(self._finish, self._finish_choice)}))
         out.append(("metadata", {"usage": converse_usage(self._usage), "metrics": {"latencyMs": 0}}))
         return out

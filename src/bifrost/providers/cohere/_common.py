@@ -36,9 +36,13 @@ def finish_reason(reason: str | None) -> str | None:
     return _FINISH.get(reason, reason.lower())
 
 
-def cohere_finish(reason: str | None, has_tool_calls: bool = False) -> str:
+def cohere_finish(reason: str | None, has_tool_calls: bool = False, stop_seq: Any = None) -> str:
+    """Cohere's finish_reason; STOP_SEQUENCE when the neutral choice names the stop sequence it matched
+    (`stop_reason`, vLLM's field, filled by the Anthropic translators)."""
     if has_tool_calls and reason in (None, "stop", "tool_calls"):
         return "TOOL_CALL"
+    if isinstance(stop_seq, str) and stop_seq and reason in (None, "stop"):
+        return "STOP_SEQUENCE"
     return _COHERE_FINISH.get(reason or "stop", "COMPLETE")
 
 

@@ -114,7 +114,8 @@ def chat_response_to_messages(resp: dict, model: str) -> dict:
         "role": "assistant",
         "model": model,
         "content": content,
-        **stop_fields(choice.get("finish_reason"), matched_stop(choice), bool(calls)),
+        **stop_fields(choice.get("finish_reason"), matched_stop(choice), bool(calls),
+                      choice.get("native_finish_reason")),
         "usage": anthropic_usage(resp.get("usage")),
     }
 

@@ -71,6 +71,7 @@ class MessagesStreamToChat:
                 return []
             self._finish = finish_reason(reason)
             chunk = self._chunk({}, self._finish)
+            chunk["choices"][0]["native_finish_reason"] = reason
             if reason == "stop_sequence" and isinstance(delta.get("stop_sequence"), str):
                 chunk["choices"][0]["stop_reason"] = delta["stop_sequence"]  # which one matched (vLLM's field)
             return [chunk]
@@ -154,6 +155,7 @@ class ChatStreamToMessages:
         self._usage: dict | None = None
         self._finish: str | None = None
         self._stop_seq: str | None = None
+        self._native: Any = None
 
     def feed(self, chunk: dict) -> list[tuple[str, dict]]:
         events: list[tuple[str, dict]] = []
@@ -168,6 +170,7 @@ class ChatStreamToMessages:
             if choice.get("finish_reason"):
                 self._finish = choice["finish_reason"]
                 self._stop_seq = matched_stop(choice)
+                self._native = choice.get("native_finish_reason")
                 self._close(events)
         return events
 
@@ -180,7 +183,7 @@ class ChatStreamToMessages:
             self._start({}, events)
         self._close(events)
         usage = anthropic_usage(self._usage) if self._usage is not None else {"output_tokens": 0}
-        delta = stop_fields(self._finish, self._stop_seq, self._has_tools)
+        delta = stop_fields(self._finish, self._stop_seq, self._has_tools, self._native)
         events.append(("message_delta", {"type": "message_delta", "delta": delta, "usage": usage}))
         events.append(("message_stop", {"type": "message_stop"}))
         return events

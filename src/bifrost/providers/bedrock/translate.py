@@ -64,6 +64,10 @@ _IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg",
                   "image/webp": "webp"}
 
 
+CONVERSE_STOP_REASONS = frozenset({"end_turn", "tool_use", "max_tokens", "stop_sequence", "guardrail_intervened",
+                                   "content_filtered", "model_context_window_exceeded"})
+
+
 def finish_reason(stop: str | None) -> str:
     return FINISH_REASONS.get(stop or "", "stop")
 
@@ -273,7 +277,8 @@ def converse_response_to_chat(resp: dict, model: str, created: int | None = None
         "id": "chatcmpl-" + uuid.uuid4().hex[:24], "object": "chat.completion",
         "created": int(time.time()) if created is None else created, "model": model,
         "choices": [{"index": 0, "message": msg, "logprobs": None,
-                     "finish_reason": finish_reason(resp.get("stopReason"))}],
+                     "finish_reason": finish_reason(resp.get("stopReason")),
+                     "native_finish_reason": resp.get("stopReason")}],
     }
     if isinstance(resp.get("usage"), dict):
         out["usage"] = chat_usage(resp["usage"])
@@ -322,7 +327,9 @@ class ConverseStreamToChat:
                 return [self._chunk({"tool_calls": [{"index": self._tools[index], "function": {"arguments": "{}"}}]})]
             return []
         if event == "messageStop":
-            return [self._chunk({}, finish_reason(data.get("stopReason")))]
+            chunk = self._chunk({}, finish_reason(data.get("stopReason")))
+            chunk["choices"][0]["native_finish_reason"] = data.get("stopReason")
+            return [chunk]
         if event == "metadata":
             if not isinstance(data.get("usage"), dict):
                 return []
@@ -350,7 +357,11 @@ _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool
 def stop_reason(finish: str | None, choice: dict | None = None) -> str:
     """Converse stopReason for a neutral finish; "stop_sequence" when the choice names the stop sequence it
     matched (`stop_reason`, vLLM's field, filled by the Anthropic translators)."""
-    seq = (choice or {}).get("stop_reason")
+    choice = choice or {}
+    native = choice.get("native_finish_reason")
+    if isinstance(native, str) and native in CONVERSE_STOP_REASONS:
+        return native  # OpenRouter's field: the provider's own reason, when Converse has it too
+    seq = choice.get("stop_reason")
     if isinstance(seq, str) and seq and finish in (None, "stop"):
         return "stop_sequence"
     return _STOP_REASONS.get(finish or "", "end_turn")

@@ -168,7 +168,7 @@ def cohere_response_to_chat(resp: dict, model: str, created: int | None = None) 
         "created": int(time.time()) if created is None else created,
         "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish_reason(resp.get("finish_reason")),
-                     "logprobs": None}],
+                     "native_finish_reason": resp.get("finish_reason"), "logprobs": None}],
         "usage": chat_usage(resp.get("usage")),
     }
 
@@ -218,6 +218,7 @@ class CohereStreamToChat:
                 raise StreamError(str(delta.get("error") or "the model stopped with an error"))
             fin = finish_reason(delta.get("finish_reason")) or "stop"
             out = [self._chunk({}, fin)]
+            out[0]["choices"][0]["native_finish_reason"] = delta.get("finish_reason")
             usage = chat_usage(delta.get("usage"))
             out.append({"id": self.id, "object": "chat.completion.chunk", "created": self.created,
                         "model": self.model, "choices": [], "usage": usage})

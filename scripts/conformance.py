@@ -3,7 +3,9 @@
 
     .venv/bin/python scripts/conformance.py            # runs the marked tests, rewrites the doc
 
-A cell is ✅ when every test claiming it passed, ❌ when one failed; an empty cell has no test.
+A cell is ✅ when every test claiming it passed, ❌ when one failed, "n/a" when the client API or the
+provider has no such operation at all (INBOUND_LACKS / PROVIDER_LACKS below, data rather than per-test
+claims); an empty cell has no test yet.
 """
 
 from __future__ import annotations
@@ -20,6 +22,29 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from conformance_plugin import FEATURES  # noqa: E402
 
+# What a client API (the row's left side: the SDK and the gateway route it calls) cannot ask for at all.
+INBOUND_LACKS: dict[str, frozenset[str]] = {
+    "anthropic": frozenset({"embeddings", "rerank"}),  # the Messages API has neither
+    "genai": frozenset({"rerank"}),  # the Gemini API has no rerank method
+    "azure": frozenset({"rerank"}),  # Azure OpenAI deployments: chat, completions, embeddings only
+    "bedrock": frozenset({"rerank"}),  # bedrock-runtime has none (Rerank is in bedrock-agent-runtime)
+    # "openai" is Bifrost's OpenAI-compatible /v1 API, which adds POST /v1/rerank; "cohere" offers all.
+}
+# What a provider's wire format cannot serve at all.
+PROVIDER_LACKS: dict[str, frozenset[str]] = {
+    "anthropic": frozenset({"embeddings", "rerank"}),  # Anthropic has no embeddings or rerank endpoint
+    "openai": frozenset({"rerank"}),
+    "azure": frozenset({"rerank"}),
+    "gemini": frozenset({"rerank"}),
+    "vertex": frozenset({"rerank"}),  # generateContent / rawPredict / predict: no rerank method
+}
+NA = "n/a"
+
+
+def not_offered(inbound: str, provider: str, feature: str) -> bool:
+    """True when the cell cannot exist: the client API or the provider has no such operation."""
+    return feature in INBOUND_LACKS.get(inbound, frozenset()) or feature in PROVIDER_LACKS.get(provider, frozenset())
+
 
 def collect() -> list[dict]:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
@@ -34,6 +59,10 @@ def render(results: list[dict]) -> str:
     cells: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for r in results:
         for feat in r["features"]:
+            if not_offered(r["inbound"], r["provider"], feat):
+                raise ValueError(f"{r['test']} claims {r['inbound']} -> {r['provider']} {feat!r}, which "
+                                 "INBOUND_LACKS / PROVIDER_LACKS in scripts/conformance.py say cannot exist; "
+                                 "fix the marker or the table")
             cells[(r["inbound"], r["provider"], feat)].append(r)
     pairs = sorted({(k[0], k[1]) for k in cells})
     lines = [
@@ -43,7 +72,11 @@ def render(results: list[dict]) -> str:
         "used) and an upstream wire format; each ✅ cell is backed by the tests listed under the table,",
         "which drive the official SDK through the gateway against a loopback server speaking the",
         "provider's wire format, and assert both what the client got and what the upstream received.",
-        "An empty cell has no test yet.",
+        "",
+        "Legend: ✅ proven by the tests listed below · ❌ a test claiming the cell failed · "
+        "n/a the client API or the provider has no such operation (the `INBOUND_LACKS` / `PROVIDER_LACKS` "
+        "tables in `scripts/conformance.py`) · empty: not yet proven. The `openai` client API is Bifrost's "
+        "OpenAI-compatible `/v1` API, which adds `POST /v1/rerank`.",
         "",
         "| client API → provider | " + " | ".join(FEATURES) + " |",
         "|---|" + "---|" * len(FEATURES),
@@ -54,7 +87,7 @@ def render(results: list[dict]) -> str:
         for feat in FEATURES:
             rs = cells.get((inbound, provider, feat))
             if not rs:
-                row.append("")
+                row.append(NA if not_offered(inbound, provider, feat) else "")
                 continue
             ok = all(r["outcome"] == "passed" for r in rs)
             row.append("✅" if ok else "❌")

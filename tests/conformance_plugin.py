@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-FEATURES = ("chat", "stream", "tools", "streamed tools", "embeddings", "images in", "usage", "errors")
+FEATURES = ("chat", "stream", "tools", "streamed tools", "embeddings", "images in", "usage", "errors", "rerank")
 _results: list[dict[str, Any]] = []
 
 

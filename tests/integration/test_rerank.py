@@ -28,6 +28,7 @@ def gw(tmp_module: Path, mock: Mock) -> Iterator[Gateway]:
     g.stop()
 
 
+@pytest.mark.conformance("cohere", "cohere", "rerank")
 def test_cohere_sdk_rerank_through_the_gateway(gw: Gateway, mock: Mock) -> None:
     mock.reset()
     client = cohere.ClientV2(api_key="co-client-to-gateway", base_url=gw.url + "/cohere")
@@ -45,6 +46,7 @@ def test_cohere_sdk_rerank_through_the_gateway(gw: Gateway, mock: Mock) -> None:
     assert r.meta is not None and r.meta.billed_units is not None and r.meta.billed_units.search_units == 1
 
 
+@pytest.mark.conformance("openai", "cohere", "rerank")
 def test_unified_rerank_to_the_cohere_provider(gw: Gateway, mock: Mock) -> None:
     mock.reset()
     status, _, raw = http("POST", gw.url + "/v1/rerank", {

@@ -5,7 +5,8 @@
 {"embedding", "inputTextTokenCount"}; Cohere `cohere.embed-*`: {"texts", "input_type"} -> {"embeddings"});
 GET /foundation-models (the control plane's ListFoundationModels).
 
-Auth: an `Authorization` header is required (SigV4 `AWS4-HMAC-SHA256 ...` or `Bearer <key>`; with
+/mock/script actions with a `status` answer converse calls (`body` verbatim, else {"message"} with
+x-amzn-ErrorType). Auth: an `Authorization` header is required (SigV4 `AWS4-HMAC-SHA256 ...` or `Bearer <key>`; with
 --require-key, a bearer key must be one of them); signatures are not verified. The answer is
 planned like the Anthropic mock's (same text, tool call and stop reasons, which Converse shares).
 """
@@ -122,6 +123,13 @@ def error_bytes(status: int, message: str, keep_alive: bool) -> bytes:
     return http_response(status, _encode({"message": message}), keep_alive, headers={"x-amzn-ErrorType": typ})
 
 
+def _scripted(status: int, body: Any, message: str | None, headers: dict[str, str] | None, keep_alive: bool) -> bytes:
+    """A /mock/script answer on converse: `body` as given (any status), else the AWS error shape."""
+    if body is None:
+        return error_bytes(status, message or f"Mock error {status}", keep_alive)
+    return http_response(status, _encode(body), keep_alive, headers=headers)
+
+
 FOUNDATION_MODELS = [
     ("anthropic.claude-3-haiku-20240307-v1:0", "Claude 3 Haiku", "Anthropic", ["TEXT"]),
     ("amazon.titan-embed-text-v2:0", "Titan Text Embeddings V2", "Amazon", ["EMBEDDING"]),
@@ -232,6 +240,10 @@ def handle(app: MockApp, conn: HttpProtocol, req: Request) -> None:
     fail, _ = app.state.model_rule(model)
     if fail is not None:
         return conn.send(error_bytes(fail, f"Mock error {fail}", keep_alive), keep_alive)
+    action = app.state.take_action(model) if app.state.script else None
+    if action is not None and action.status is not None:
+        return conn.send(_scripted(action.status, action.body, action.error_message, action.headers, keep_alive),
+                         keep_alive)
     plan = anthropic_wire.plan_messages(_as_anthropic(body), app.chunks)
     tool_id = "tooluse_" + app.state.next_id()
     if not stream:

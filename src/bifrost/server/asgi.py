@@ -78,10 +78,16 @@ async def send_bytes(send: Send, status: int, body: bytes,
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_error(send: Send, err: BifrostError, extra_headers: list[tuple[bytes, bytes]] | None = None) -> int:
-    hdrs = list(JSON_HEADERS)
+def error_headers(err: BifrostError, base: list[tuple[bytes, bytes]] = JSON_HEADERS) -> list[tuple[bytes, bytes]]:
+    """`base` plus the error's own headers (the upstream's Retry-After), for every route's error answer."""
+    hdrs = list(base)
     if err.headers:
         hdrs += [(k.lower().encode(), v.encode()) for k, v in err.headers.items()]
+    return hdrs
+
+
+async def send_error(send: Send, err: BifrostError, extra_headers: list[tuple[bytes, bytes]] | None = None) -> int:
+    hdrs = error_headers(err)
     if extra_headers:
         hdrs += extra_headers
     await send_bytes(send, err.status, err.to_json(), hdrs)

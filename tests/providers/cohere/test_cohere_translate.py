@@ -88,7 +88,8 @@ def test_text_response_to_chat() -> None:
     assert out["id"] == doc["id"] and out["model"] == MODEL
     assert out["choices"][0]["message"] == {"role": "assistant", "content": doc["message"]["content"][0]["text"]}
     assert out["choices"][0]["finish_reason"] == "stop"
-    assert out["usage"] == {"prompt_tokens": 83, "completion_tokens": 386, "total_tokens": 469}
+    assert out["usage"] == {"prompt_tokens": 83, "completion_tokens": 386, "total_tokens": 469,
+                            "billed_units": {"input_tokens": 17, "output_tokens": 386}}
 
 
 def test_tool_call_response_to_chat() -> None:

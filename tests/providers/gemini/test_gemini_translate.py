@@ -78,6 +78,9 @@ def without(d: dict, *keys: str) -> dict:
 def test_gemini_response_to_chat_golden(case):
     out = generate_response_to_chat(copy.deepcopy(case["gemini"]), case["model"])
     expected = case["openai"]
+    # each candidate's own finishReason rides along (OpenRouter's field) so a Gemini client gets it back
+    natives = [c.pop("native_finish_reason", None) for c in out["choices"]]
+    assert natives == [c.get("finishReason") for c in case["gemini"].get("candidates") or ()] or natives == [None]
     assert isinstance(out["created"], int) and out["created"] > 0
     if "created" in expected:
         assert out["created"] == expected["created"]

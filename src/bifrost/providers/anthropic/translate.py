@@ -64,7 +64,8 @@ messages_response_to_chat / MessagesStreamToChat mapping
     server_tool_use, *_tool_result blocks, citations -> dropped
     stop_reason                -> finish_reason: end_turn/stop_sequence/pause_turn -> stop, max_tokens/
                                   model_context_window_exceeded -> length, tool_use -> tool_calls,
-                                  refusal -> content_filter
+                                  refusal -> content_filter; the matched stop_sequence -> choice.stop_reason
+                                  (vLLM's field), which the other direction turns back into stop_sequence
     usage                      -> prompt_tokens = input + cache_read + cache_creation; completion_tokens =
                                   output; prompt_tokens_details {cached_tokens: cache_read, cache_write_tokens:
                                   cache_creation}; output_tokens_details.thinking_tokens -> reasoning_tokens

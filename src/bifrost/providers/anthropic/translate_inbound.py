@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from bifrost.providers.anthropic.translate_common import MIN_THINKING_BUDGET, dumps, tool_id, tool_input
-from bifrost.providers.anthropic.translate_response import anthropic_usage, stop_reason
+from bifrost.providers.anthropic.translate_response import anthropic_usage, matched_stop, stop_fields
 
 _NATIVE_FIELDS = ("thinking", "output_config", "cache_control", "container", "mcp_servers", "context_management",
                   "inference_geo", "speed", "diagnostics")
@@ -114,8 +114,8 @@ def chat_response_to_messages(resp: dict, model: str) -> dict:
         "role": "assistant",
         "model": model,
         "content": content,
-        "stop_reason": stop_reason(choice.get("finish_reason"), bool(calls)),
-        "stop_sequence": None,
+        **stop_fields(choice.get("finish_reason"), matched_stop(choice), bool(calls),
+                      choice.get("native_finish_reason")),
         "usage": anthropic_usage(resp.get("usage")),
     }
 

@@ -49,6 +49,26 @@ def stop_reason(finish: str | None, has_tool_calls: bool = False) -> str:
     return STOP_REASONS.get(finish or "", "end_turn")
 
 
+def matched_stop(choice: dict) -> str | None:
+    """The stop sequence a neutral choice ended on: its `stop_reason` string (vLLM's field, which the
+    Anthropic translators fill from stop_sequence); None when it ended otherwise."""
+    seq = choice.get("stop_reason")
+    return seq if isinstance(seq, str) and seq and choice.get("finish_reason") in (None, "stop") else None
+
+
+ANTHROPIC_STOP_REASONS = frozenset({*FINISH_REASONS, "refusal"})
+
+
+def stop_fields(finish: str | None, seq: str | None, has_tool_calls: bool = False, native: Any = None) -> dict:
+    """Anthropic's stop_reason and stop_sequence for a neutral finish (and matched stop sequence); the
+    choice's `native_finish_reason` (OpenRouter's field) when it is an Anthropic reason."""
+    if isinstance(native, str) and native in ANTHROPIC_STOP_REASONS and (native != "stop_sequence" or seq):
+        return {"stop_reason": native, "stop_sequence": seq if native == "stop_sequence" else None}
+    if seq is not None and not has_tool_calls and finish in (None, "stop"):
+        return {"stop_reason": "stop_sequence", "stop_sequence": seq}
+    return {"stop_reason": stop_reason(finish, has_tool_calls), "stop_sequence": None}
+
+
 def messages_response_to_chat(resp: dict, model: str, created: int | None = None) -> dict:
     """An Anthropic Message -> an OpenAI chat.completion for `model`.
 
@@ -89,6 +109,10 @@ def messages_response_to_chat(resp: dict, model: str, created: int | None = None
         "choices": [{"index": 0, "message": message, "logprobs": None,
                      "finish_reason": finish_reason(resp.get("stop_reason"))}],
     }
+    if resp.get("stop_reason"):
+        out["choices"][0]["native_finish_reason"] = resp["stop_reason"]
+    if resp.get("stop_reason") == "stop_sequence" and isinstance(resp.get("stop_sequence"), str):
+        out["choices"][0]["stop_reason"] = resp["stop_sequence"]  # which one matched (vLLM's field)
     if isinstance(resp.get("usage"), dict):
         out["usage"] = chat_usage(resp["usage"])
     return out

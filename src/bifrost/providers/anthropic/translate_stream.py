@@ -18,7 +18,8 @@ from bifrost.providers.anthropic.translate_response import (
     chat_usage,
     error_status,
     finish_reason,
-    stop_reason,
+    matched_stop,
+    stop_fields,
 )
 
 
@@ -64,11 +65,16 @@ class MessagesStreamToChat:
             return []
         if kind == "message_delta":
             self._usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
-            reason = (data.get("delta") or {}).get("stop_reason")
+            delta = data.get("delta") or {}
+            reason = delta.get("stop_reason")
             if reason is None:
                 return []
             self._finish = finish_reason(reason)
-            return [self._chunk({}, self._finish)]
+            chunk = self._chunk({}, self._finish)
+            chunk["choices"][0]["native_finish_reason"] = reason
+            if reason == "stop_sequence" and isinstance(delta.get("stop_sequence"), str):
+                chunk["choices"][0]["stop_reason"] = delta["stop_sequence"]  # which one matched (vLLM's field)
+            return [chunk]
         if kind == "message_stop":
             chunk = self._chunk(None)
             chunk["usage"] = chat_usage(self._usage)
@@ -148,6 +154,8 @@ class ChatStreamToMessages:
         self._has_tools = False
         self._usage: dict | None = None
         self._finish: str | None = None
+        self._stop_seq: str | None = None
+        self._native: Any = None
 
     def feed(self, chunk: dict) -> list[tuple[str, dict]]:
         events: list[tuple[str, dict]] = []
@@ -161,6 +169,8 @@ class ChatStreamToMessages:
             self._delta(choice.get("delta") or {}, events)
             if choice.get("finish_reason"):
                 self._finish = choice["finish_reason"]
+                self._stop_seq = matched_stop(choice)
+                self._native = choice.get("native_finish_reason")
                 self._close(events)
         return events
 
@@ -173,7 +183,7 @@ class ChatStreamToMessages:
             self._start({}, events)
         self._close(events)
         usage = anthropic_usage(self._usage) if self._usage is not None else {"output_tokens": 0}
-        delta = {"stop_reason": stop_reason(self._finish, self._has_tools), "stop_sequence": None}
+        delta = stop_fields(self._finish, self._stop_seq, self._has_tools, self._native)
         events.append(("message_delta", {"type": "message_delta", "delta": delta, "usage": usage}))
         events.append(("message_stop", {"type": "message_stop"}))
         return events

@@ -8,7 +8,8 @@ outside the stream converter. Requests that cannot be served raise ValueError (t
 chat_to_converse mapping
     system / developer messages   -> `system`: [{text}] (one block per message)
     user / assistant              -> same roles, content blocks; consecutive same-role turns merged
-    text part / string content    -> {text}; empty text dropped
+    text part / string content    -> {text}; empty text dropped; a part with cache_control is followed by
+                                     {cachePoint: {type: default}} (system parts too)
     image_url data: URL           -> {image: {format: png|jpeg|gif|webp, source: {bytes: base64}}};
                                      http(s) URLs are downloaded and inlined by the client
                                      before this runs (images.py); any left -> ValueError
@@ -21,6 +22,9 @@ chat_to_converse mapping
                                      "none" -> tools sent without toolChoice (Converse has no "none")
     top_k                         -> additionalModelRequestFields.top_k
     n > 1                         -> ValueError; other OpenAI fields are dropped
+
+converse_to_chat (the drop-in route's direction) keeps a cachePoint as cache_control {type: ephemeral} on the
+text/image part before it when the target caches prompts (cache_points=True: Bedrock, Anthropic).
 
 converse_response_to_chat / ConverseStreamToChat mapping
     text blocks        -> message.content (joined); null when only tool calls
@@ -53,8 +57,16 @@ FINISH_REASONS = {
     "guardrail_intervened": "content_filter",
     "content_filtered": "content_filter",
 }
+# Converse marks a prompt-cache boundary with a block after the cached one; the neutral (Anthropic-style)
+# form is cache_control on the part the boundary follows.
+CACHE_POINT = {"cachePoint": {"type": "default"}}
+_CACHE_CONTROL = {"type": "ephemeral"}
 _IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/gif": "gif",
                   "image/webp": "webp"}
+
+
+CONVERSE_STOP_REASONS = frozenset({"end_turn", "tool_use", "max_tokens", "stop_sequence", "guardrail_intervened",
+                                   "content_filtered", "model_context_window_exceeded"})
 
 
 def finish_reason(stop: str | None) -> str:
@@ -91,8 +103,9 @@ def _content_blocks(content: Any) -> list[dict]:
             raise ValueError("content parts must be objects")
         typ = part.get("type")
         if typ == "text":
-            if part.get("text"):
-                out.append({"text": part["text"]})
+            if not part.get("text"):
+                continue
+            out.append({"text": part["text"]})
         elif typ == "image_url":
             iu = part.get("image_url")
             url = iu.get("url") if isinstance(iu, dict) else iu
@@ -101,6 +114,27 @@ def _content_blocks(content: Any) -> list[dict]:
             out.append(_image_block(url))
         else:
             raise ValueError(f"content part type {typ!r} is not supported by the bedrock provider")
+        if part.get("cache_control"):
+            out.append(dict(CACHE_POINT))
+    return out
+
+
+def _system_blocks(content: Any) -> list[dict]:
+    """System text as one block, split where a part carries cache_control (a cachePoint follows it)."""
+    if not isinstance(content, list) or not any(isinstance(p, dict) and p.get("cache_control") for p in content):
+        text = _text_of(content)
+        return [{"text": text}] if text else []
+    out: list[dict] = []
+    pending = ""
+    for p in content:
+        if not isinstance(p, dict) or p.get("type") != "text":
+            continue
+        pending += p.get("text") or ""
+        if p.get("cache_control") and pending:
+            out += [{"text": pending}, dict(CACHE_POINT)]
+            pending = ""
+    if pending:
+        out.append({"text": pending})
     return out
 
 
@@ -147,9 +181,7 @@ def chat_to_converse(body: dict) -> dict:
             raise ValueError("each message must be an object")
         role = m.get("role")
         if role in ("system", "developer"):
-            text = _text_of(m.get("content"))
-            if text:
-                system.append({"text": text})
+            system.extend(_system_blocks(m.get("content")))
         elif role == "user":
             add("user", _content_blocks(m.get("content")))
         elif role == "assistant":
@@ -246,7 +278,8 @@ def converse_response_to_chat(resp: dict, model: str, created: int | None = None
         "id": "chatcmpl-" + uuid.uuid4().hex[:24], "object": "chat.completion",
         "created": int(time.time()) if created is None else created, "model": model,
         "choices": [{"index": 0, "message": msg, "logprobs": None,
-                     "finish_reason": finish_reason(resp.get("stopReason"))}],
+                     "finish_reason": finish_reason(resp.get("stopReason")),
+                     "native_finish_reason": resp.get("stopReason")}],
     }
     if isinstance(resp.get("usage"), dict):
         out["usage"] = chat_usage(resp["usage"])
@@ -295,7 +328,9 @@ class ConverseStreamToChat:
                 return [self._chunk({"tool_calls": [{"index": self._tools[index], "function": {"arguments": "{}"}}]})]
             return []
         if event == "messageStop":
-            return [self._chunk({}, finish_reason(data.get("stopReason")))]
+            chunk = self._chunk({}, finish_reason(data.get("stopReason")))
+            chunk["choices"][0]["native_finish_reason"] = data.get("stopReason")
+            return [chunk]
         if event == "metadata":
             if not isinstance(data.get("usage"), dict):
                 return []
@@ -320,7 +355,16 @@ _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool
                  "function_call": "tool_use", "content_filter": "content_filtered"}
 
 
-def stop_reason(finish: str | None) -> str:
+def stop_reason(finish: str | None, choice: dict | None = None) -> str:
+    """Converse stopReason for a neutral finish; "stop_sequence" when the choice names the stop sequence it
+    matched (`stop_reason`, vLLM's field, filled by the Anthropic translators)."""
+    choice = choice or {}
+    native = choice.get("native_finish_reason")
+    if isinstance(native, str) and native in CONVERSE_STOP_REASONS:
+        return native  # OpenRouter's field: the provider's own reason, when Converse has it too
+    seq = choice.get("stop_reason")
+    if isinstance(seq, str) and seq and finish in (None, "stop"):
+        return "stop_sequence"
     return _STOP_REASONS.get(finish or "", "end_turn")
 
 
@@ -335,14 +379,27 @@ def _tool_result_text(content: Any) -> str:
     return "".join(parts)
 
 
-def converse_to_chat(body: dict) -> dict:
-    """A Converse request body -> an OpenAI chat request (the model comes from the URL)."""
+def converse_to_chat(body: dict, cache_points: bool = False) -> dict:
+    """A Converse request body -> an OpenAI chat request (the model comes from the URL).
+
+    cache_points=True keeps `cachePoint` blocks (after system, text and image blocks) as cache_control on
+    the preceding part, for targets that cache prompts (Bedrock, Anthropic); otherwise they are dropped.
+    """
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise ValueError("messages: at least one message is required")
     out_msgs: list[dict] = []
-    system = [b["text"] for b in body.get("system") or [] if isinstance(b, dict) and isinstance(b.get("text"), str)]
-    if system:
+    sys_blocks = [b for b in body.get("system") or [] if isinstance(b, dict)]
+    system = [b["text"] for b in sys_blocks if isinstance(b.get("text"), str)]
+    if cache_points and any("cachePoint" in b for b in sys_blocks):
+        sys_parts: list[dict] = []
+        for b in sys_blocks:
+            if isinstance(b.get("text"), str):
+                sys_parts.append({"type": "text", "text": b["text"]})
+            elif "cachePoint" in b and sys_parts:
+                sys_parts[-1]["cache_control"] = dict(_CACHE_CONTROL)
+        out_msgs.append({"role": "system", "content": sys_parts})
+    elif system:
         out_msgs.append({"role": "system", "content": "\n".join(system)})
     for m in messages:
         if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
@@ -370,7 +427,9 @@ def converse_to_chat(body: dict) -> dict:
                 tr = b["toolResult"]
                 out_msgs.append({"role": "tool", "tool_call_id": tr.get("toolUseId") or "",
                                  "content": _tool_result_text(tr.get("content"))})
-            # cachePoint, reasoningContent, documents, guardContent: dropped
+            elif "cachePoint" in b and cache_points and parts:
+                parts[-1]["cache_control"] = dict(_CACHE_CONTROL)
+            # cachePoint after a tool block, reasoningContent, documents, guardContent: dropped
         if m["role"] == "assistant":
             msg: dict[str, Any] = {"role": "assistant", "content": _join_parts(parts)}
             if calls:
@@ -408,10 +467,11 @@ def converse_to_chat(body: dict) -> dict:
 
 
 def _join_parts(parts: list[dict]) -> Any:
+    """One plain text block as a string; several blocks stay parts (joining them would glue their words)."""
     if not parts:
         return None
-    if all(p["type"] == "text" for p in parts):
-        return "".join(p["text"] for p in parts)
+    if len(parts) == 1 and parts[0]["type"] == "text" and "cache_control" not in parts[0]:
+        return parts[0]["text"]
     return parts
 
 
@@ -441,7 +501,7 @@ def chat_response_to_converse(resp: dict) -> dict:
     if not content:
         content.append({"text": ""})
     return {"output": {"message": {"role": "assistant", "content": content}},
-            "stopReason": stop_reason(choice.get("finish_reason")),
+            "stopReason": stop_reason(choice.get("finish_reason"), choice),
             "usage": converse_usage(resp.get("usage")), "metrics": {"latencyMs": 0}}
 
 
@@ -458,6 +518,7 @@ class ChatStreamToConverse:
         self._next = 0
         self._open: tuple[str, int, Any] | None = None  # (kind, block index, chat tool index)
         self._finish: str | None = None
+        self._finish_choice: dict | None = None
         self._usage: dict | None = None
         self._done = False
 
@@ -508,6 +569,7 @@ class ChatStreamToConverse:
                                                       "delta": {"toolUse": {"input": fn["arguments"]}}}))
             if choice.get("finish_reason"):
                 self._finish = choice["finish_reason"]
+                self._finish_choice = choice
         return out
 
     def finish(self) -> list[tuple[str, dict]]:
@@ -516,6 +578,6 @@ class ChatStreamToConverse:
         self._done = True
         out = [] if self._started else [("messageStart", {"role": "assistant"})]
         out.extend(self._close())
-        out.append(("messageStop", {"stopReason": stop_reason(self._finish)}))
+        out.append(("messageStop", {"stopReason": stop_reason(self._finish, self._finish_choice)}))
         out.append(("metadata", {"usage": converse_usage(self._usage), "metrics": {"latencyMs": 0}}))
         return out

@@ -36,9 +36,18 @@ def finish_reason(reason: str | None) -> str | None:
     return _FINISH.get(reason, reason.lower())
 
 
-def cohere_finish(reason: str | None, has_tool_calls: bool = False) -> str:
+COHERE_FINISH_REASONS = frozenset({"COMPLETE", "STOP_SEQUENCE", "MAX_TOKENS", "TOOL_CALL", "ERROR", "TIMEOUT"})
+
+
+def cohere_finish(reason: str | None, has_tool_calls: bool = False, stop_seq: Any = None, native: Any = None) -> str:
+    """Cohere's finish_reason: the choice's `native_finish_reason` (OpenRouter's field) when it is a Cohere
+    value; STOP_SEQUENCE when the choice names the stop sequence it matched (`stop_reason`, vLLM's field)."""
+    if isinstance(native, str) and native in COHERE_FINISH_REASONS:
+        return native
     if has_tool_calls and reason in (None, "stop", "tool_calls"):
         return "TOOL_CALL"
+    if isinstance(stop_seq, str) and stop_seq and reason in (None, "stop"):
+        return "STOP_SEQUENCE"
     return _COHERE_FINISH.get(reason or "stop", "COMPLETE")
 
 

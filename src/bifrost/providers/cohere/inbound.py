@@ -139,7 +139,9 @@ def chat_response_to_cohere(resp: dict) -> dict:
         out["tool_calls"] = calls
         if reasoning:
             out["tool_plan"] = reasoning
-    return {"id": resp.get("id") or "", "finish_reason": cohere_finish(choice.get("finish_reason"), bool(calls)),
+    return {"id": resp.get("id") or "", "finish_reason": cohere_finish(choice.get("finish_reason"), bool(calls),
+                                                                  choice.get("stop_reason"),
+                                                                  choice.get("native_finish_reason")),
             "message": out, "usage": cohere_usage(resp.get("usage"))}
 
 
@@ -159,6 +161,8 @@ class ChatStreamToCohere:
         self.tool_count = 0
         self.tool_map: dict[int, int] = {}
         self.reason: str | None = None
+        self.stop_seq: Any = None
+        self.native: Any = None
         self.usage: dict | None = None
 
     def _start(self, chunk: dict, out: list) -> None:
@@ -211,6 +215,8 @@ class ChatStreamToCohere:
                 self._tool_delta(call, out)
             if choice.get("finish_reason"):
                 self.reason = choice["finish_reason"]
+                self.stop_seq = choice.get("stop_reason")
+                self.native = choice.get("native_finish_reason")
         return out
 
     def _tool_delta(self, call: dict, out: list) -> None:
@@ -236,7 +242,8 @@ class ChatStreamToCohere:
         self._close_content(out)
         self._close_tool(out)
         out.append({"type": "message-end",
-                    "delta": {"finish_reason": cohere_finish(self.reason, self.tool_count > 0),
+                    "delta": {"finish_reason": cohere_finish(self.reason, self.tool_count > 0, self.stop_seq,
+                                                             self.native),
                               "usage": cohere_usage(self.usage)}})
         return out
 

@@ -121,13 +121,20 @@ def chat_usage(usage: dict | None) -> dict:
     res: dict = {"prompt_tokens": inp, "completion_tokens": out, "total_tokens": inp + out}
     if usage.get("cached_tokens"):
         res["prompt_tokens_details"] = {"cached_tokens": int(usage["cached_tokens"])}
+    # Cohere bills fewer tokens than it counts (tokens it adds itself are free): keep both, so a
+    # Cohere client sees the billed units its upstream reported, not the raw counts twice.
+    billed_units = {k: int(billed[k]) for k in ("input_tokens", "output_tokens") if billed.get(k) is not None}
+    if billed_units:
+        res["billed_units"] = billed_units
     return res
 
 
 def cohere_usage(usage: dict | None) -> dict:
     usage = usage or {}
     inp, out = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-    res: dict = {"billed_units": {"input_tokens": inp, "output_tokens": out},
+    billed = usage.get("billed_units") if isinstance(usage.get("billed_units"), dict) else {}
+    res: dict = {"billed_units": {"input_tokens": int(billed.get("input_tokens", inp)),
+                                  "output_tokens": int(billed.get("output_tokens", out))},
                  "tokens": {"input_tokens": inp, "output_tokens": out}}
     cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
     if cached:
@@ -161,7 +168,7 @@ def cohere_response_to_chat(resp: dict, model: str, created: int | None = None) 
         "created": int(time.time()) if created is None else created,
         "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish_reason(resp.get("finish_reason")),
-                     "logprobs": None}],
+                     "native_finish_reason": resp.get("finish_reason"), "logprobs": None}],
         "usage": chat_usage(resp.get("usage")),
     }
 
@@ -211,6 +218,7 @@ class CohereStreamToChat:
                 raise StreamError(str(delta.get("error") or "the model stopped with an error"))
             fin = finish_reason(delta.get("finish_reason")) or "stop"
             out = [self._chunk({}, fin)]
+            out[0]["choices"][0]["native_finish_reason"] = delta.get("finish_reason")
             usage = chat_usage(delta.get("usage"))
             out.append({"id": self.id, "object": "chat.completion.chunk", "created": self.created,
                         "model": self.model, "choices": [], "usage": usage})

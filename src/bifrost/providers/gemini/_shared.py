@@ -53,7 +53,16 @@ def finish_to_openai(reason: Any, has_tool_calls: bool = False) -> str:
     return "tool_calls" if has_tool_calls and mapped == "stop" else mapped
 
 
-def finish_from_openai(reason: Any) -> str:
+# Every candidate.finishReason the Gemini API defines: a choice's `native_finish_reason` (OpenRouter's field, set
+# by the provider translators) that is one of these goes back to a Gemini client unchanged.
+GEMINI_FINISH_REASONS = frozenset({*FINISH_TO_OPENAI, "FINISH_REASON_UNSPECIFIED", "OTHER", "MALFORMED_FUNCTION_CALL",
+                                   "IMAGE_OTHER", "NO_IMAGE", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS",
+                                   "MISSING_THOUGHT_SIGNATURE"})
+
+
+def finish_from_openai(reason: Any, native: Any = None) -> str:
+    if isinstance(native, str) and native in GEMINI_FINISH_REASONS:
+        return native
     return FINISH_FROM_OPENAI.get(reason, "STOP") if isinstance(reason, str) else "STOP"
 
 

@@ -51,6 +51,8 @@ def generate_response_to_chat(resp: dict, model: str) -> dict:
             "finish_reason": finish_to_openai(cand.get("finishReason"), bool(calls)),
             "logprobs": logprobs_to_openai(cand.get("logprobsResult")),
         })
+        if isinstance(cand.get("finishReason"), str):
+            choices[-1]["native_finish_reason"] = cand["finishReason"]
     if not choices:
         # No candidate: the prompt was blocked (promptFeedback.blockReason) or nothing was generated.
         blocked = isinstance(resp.get("promptFeedback"), dict) and bool(resp["promptFeedback"].get("blockReason"))
@@ -155,6 +157,7 @@ class GenerateStreamToChat:
             if cand.get("finishReason"):
                 reason = finish_to_openai(cand["finishReason"], self._tool_counts.get(index, 0) > 0)
                 chunks.append(self._chunk(index, {}, reason))
+                chunks[-1]["choices"][0]["native_finish_reason"] = cand["finishReason"]
                 self._finished.add(index)
         feedback = data.get("promptFeedback")
         if not candidates and isinstance(feedback, dict) and feedback.get("blockReason"):

@@ -26,7 +26,9 @@ def chat_response_to_generate(resp: dict, model: str) -> dict:
         parts = _parts(reasoning_text(msg), text, msg.get("tool_calls") or ())
         index = choice["index"] if isinstance(choice.get("index"), int) else pos
         candidates.append({"content": {"role": "model", "parts": parts or [{"text": ""}]},
-                           "finishReason": finish_from_openai(choice.get("finish_reason")), "index": index})
+                           "finishReason": finish_from_openai(choice.get("finish_reason"),
+                                                              choice.get("native_finish_reason")),
+                           "index": index})
     out: dict[str, Any] = {"candidates": candidates}
     usage = usage_to_gemini(resp.get("usage"))
     if usage:
@@ -78,6 +80,7 @@ class ChatStreamToGenerate:
         self.response_id = ""
         self._calls: dict[int, dict[int, dict]] = {}  # choice index -> tool call index -> {id, name, arguments}
         self._finish: dict[int, str] = {}
+        self._native: dict[int, Any] = {}
         self._seen: list[int] = []
         self._usage: dict | None = None
         self._done = False
@@ -108,6 +111,7 @@ class ChatStreamToGenerate:
                 events.append(self._event([{"content": {"role": "model", "parts": parts}, "index": index}]))
             if choice.get("finish_reason"):
                 self._finish[index] = choice["finish_reason"]
+                self._native[index] = choice.get("native_finish_reason")
         return events
 
     def finish(self) -> list[dict]:
@@ -120,7 +124,8 @@ class ChatStreamToGenerate:
             calls = self._calls.get(index, {})
             parts = [_function_call_part(c["id"], c, c["arguments"]) for _, c in sorted(calls.items())]
             candidates.append({"content": {"role": "model", "parts": parts or [{"text": ""}]},
-                               "finishReason": finish_from_openai(self._finish.get(index)), "index": index})
+                               "finishReason": finish_from_openai(self._finish.get(index), self._native.get(index)),
+                               "index": index})
         event = self._event(candidates)
         usage = usage_to_gemini(self._usage)
         if usage:

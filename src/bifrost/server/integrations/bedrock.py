@@ -33,7 +33,7 @@ from bifrost.providers.bedrock.translate import ChatStreamToConverse, chat_respo
 from bifrost.schemas import inference as I
 from bifrost.schemas.errors import BifrostError, RequestError
 from bifrost.schemas.inference import InferenceRequest, InferenceStream, Target
-from bifrost.server.asgi import JSON_HEADERS, Receive, Scope, Send, read_body, send_bytes, stream_sse
+from bifrost.server.asgi import JSON_HEADERS, Receive, Scope, Send, error_headers, read_body, send_bytes, stream_sse
 from bifrost.server.inference import new_context
 from bifrost.server.integrations import bedrock_invoke
 
@@ -51,7 +51,7 @@ def error_type(status: int) -> str:
 
 
 async def send_bedrock_error(send: Send, err: BifrostError) -> int:
-    headers = [*JSON_HEADERS, (b"x-amzn-errortype", error_type(err.status).encode())]
+    headers = [*error_headers(err), (b"x-amzn-errortype", error_type(err.status).encode())]
     await send_bytes(send, err.status, _encode({"message": err.message}), headers)
     return err.status
 
@@ -123,8 +123,10 @@ async def bedrock_route(state: Any, scope: Scope, receive: Receive, send: Send) 
         if invoke:
             chat = _invoke_to_chat(engine, target, body)
         else:
+            rt = engine.runtimes.get(target.provider)
+            caches = rt is not None and rt.config.base_type in ("bedrock", "anthropic")
             try:
-                chat = converse_to_chat(body)
+                chat = converse_to_chat(body, cache_points=caches)
             except ValueError as exc:
                 raise RequestError(str(exc)) from None
         req = InferenceRequest(request_type=I.CHAT, target=target, body=chat, stream=stream, model_requested=model,

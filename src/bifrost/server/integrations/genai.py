@@ -36,7 +36,7 @@ from bifrost.providers.gemini.translate import (
 from bifrost.schemas import inference as I
 from bifrost.schemas.errors import BifrostError, RequestError
 from bifrost.schemas.inference import InferenceRequest, InferenceStream
-from bifrost.server.asgi import JSON_HEADERS, Receive, Scope, Send, read_body, send_bytes, stream_sse
+from bifrost.server.asgi import JSON_HEADERS, Receive, Scope, Send, error_headers, read_body, send_bytes, stream_sse
 from bifrost.server.inference import new_context
 
 PREFIX = "/genai/v1beta/models/"
@@ -46,7 +46,7 @@ _encode = msgspec.json.encode
 
 
 async def send_genai_error(send: Send, err: BifrostError) -> int:
-    await send_bytes(send, err.status, _encode(error_body(err.status, err.message)), JSON_HEADERS)
+    await send_bytes(send, err.status, _encode(error_body(err.status, err.message)), error_headers(err))
     return err.status
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import subprocess
 import sys
 import textwrap
@@ -22,51 +21,14 @@ from bifrost import cli
 from bifrost.config.loader import load_config
 from bifrost.stores import registry
 from bifrost.stores.registry import StoreEntry, migrate_all
-
-ENV_PY = "from alembic import context\n\nfrom bifrost.stores.migrate import run_env\n\nrun_env(context)\n"
-REV1 = '''
-import sqlalchemy as sa
-from alembic import op
-
-revision = "0001_widgets"
-down_revision = None
-
-
-def upgrade() -> None:
-    op.create_table("widgets", sa.Column("id", sa.Integer, primary_key=True))
-'''
-REV2 = '''
-import sqlalchemy as sa
-from alembic import op
-
-revision = "0002_widget_name"
-down_revision = "0001_widgets"
-
-
-def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("SELECT pg_sleep(1)")  # hold the lock long enough for a second process to queue behind it
-    op.add_column("widgets", sa.Column("name", sa.String(50)))
-'''
+from teststore import make_store_pkg
 
 
 @pytest.fixture
 def store_pkg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Path]]:
     """A store package `bf_teststore_<random>` importable from tmp_path/pkgs, registered as the config store."""
-    name = "bf_teststore_" + secrets.token_hex(4)
     root = tmp_path / "pkgs"
-    pkg = root / name
-    (pkg / "migrations" / "versions").mkdir(parents=True)
-    (pkg / "__init__.py").write_text(textwrap.dedent('''
-        from pathlib import Path
-
-        MIGRATIONS = Path(__file__).parent / "migrations"
-        VERSION_TABLE = "bf_test_migrations"
-        DEFAULT_FILE = "test-store.db"
-    '''))
-    (pkg / "migrations" / "env.py").write_text(ENV_PY)
-    (pkg / "migrations" / "versions" / "0001_widgets.py").write_text(REV1)
-    (pkg / "migrations" / "versions" / "0002_widget_name.py").write_text(REV2)
+    name = make_store_pkg(root)
     monkeypatch.syspath_prepend(str(root))
     monkeypatch.setattr(registry, "STORES", (StoreEntry("config store", "config_store", name),
                                              StoreEntry("logs store", "logs_store", "bifrost.stores.no_such")))

@@ -22,7 +22,13 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bifrost.config.model import PostgresConfig, StoreConfig
-from bifrost.stores.dberrors import DatabaseError, describe_failure, encoding_problem, setting_prefix
+from bifrost.stores.dberrors import (
+    DatabaseError,
+    create_database_sql,
+    describe_failure,
+    encoding_problem,
+    setting_prefix,
+)
 
 log = logging.getLogger("bifrost.stores")
 
@@ -139,12 +145,12 @@ async def connect_postgres(pg: PostgresConfig, *, label: str = "config store",
             failure = describe_failure(exc, pg, setting)
             elapsed = time.monotonic() - start
             if not failure.retryable:
-                raise DatabaseError(failure.message) from exc
+                raise DatabaseError(failure.message, failure.hint) from exc
             if elapsed + wait > limit:
                 raise DatabaseError(
                     f"failed to connect to database: {pg.host}:{pg.port}: {failure.reason} "
                     f"({attempt} attempt(s) in {elapsed:.1f}s); {failure.hint}; to wait longer at start set "
-                    f"{CONNECT_TIMEOUT_ENV} (seconds, now {limit:g})") from exc
+                    f"{CONNECT_TIMEOUT_ENV} (seconds, now {limit:g})", failure.hint) from exc
             log.warning("%s: connecting to %s:%d failed (attempt %d, %.1fs elapsed): %s; retrying in %.1fs "
                         "(giving up after %gs)", label, pg.host, pg.port, attempt, elapsed, failure.reason,
                         wait, limit)
@@ -187,7 +193,7 @@ async def open_database(cfg: StoreConfig, app_dir: Path, default_file: str, *, l
         info = await probe_postgres(pg, label=label, retry_for=retry_for)
         problem = encoding_problem(info.encoding, pg, setting_prefix(label))
         if problem:
-            raise DatabaseError(problem)
+            raise DatabaseError(problem, f"create a UTF8 database: {create_database_sql(pg)}")
     try:
         db = create_engine(cfg, app_dir, default_file)
     except OSError as exc:

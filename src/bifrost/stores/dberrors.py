@@ -16,7 +16,14 @@ from bifrost.config.model import PostgresConfig
 
 
 class DatabaseError(Exception):
-    """A store's database cannot be used; str() is the whole user-facing message (what failed + the fix)."""
+    """A store's database cannot be used; str() is the whole user-facing message (what failed + the fix).
+
+    `hint` repeats just the fix, for `bifrost doctor`'s table.
+    """
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 class Failure(NamedTuple):

@@ -73,7 +73,7 @@ async def migrate_all(cfg: GatewayConfig, app_dir: Path, *, apply: bool = True,
     from bifrost.stores.migrate import pending_revisions, run_migrations
 
     out: list[MigrationStatus] = []
-    for entry in STORES if stores is None else stores:
+    for entry in STORES if stores is None else stores:  # read at call time: tests register their own
         if not store_config(cfg, entry).enabled:
             out.append(MigrationStatus(label=entry.label, skipped="disabled"))
             continue

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Mock
-from teststore import make_store_pkg
 
 from bifrost.doctor.run import run_checks
 from bifrost.stores import registry
 from bifrost.stores.registry import StoreEntry, migrate_all
+from conftest import Mock
+from teststore import make_store_pkg
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("BIFROST_", "OPENAI_"))}
 

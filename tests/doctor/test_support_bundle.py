@@ -12,9 +12,8 @@ import sys
 import tarfile
 from pathlib import Path
 
-from conftest import Gateway, free_port
-
 from bifrost import __version__
+from conftest import Gateway, free_port
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("BIFROST_", "OPENAI_"))}
 LITERAL_KEY = "sk-literal-provider-secret-123"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from bifrost.config.model import GatewayConfig, PostgresConfig
 from bifrost.doctor.report import FAIL, PASS, SKIP, WARN, Check
+from bifrost.stores import registry
 from bifrost.stores.db import DatabaseError, open_database, probe_postgres
 from bifrost.stores.dberrors import create_database_sql, encoding_problem
-from bifrost.stores import registry
 from bifrost.stores.registry import StoreEntry, load, store_config
 
 _SSL_REQUIRED = ("require", "verify-ca", "verify-full")

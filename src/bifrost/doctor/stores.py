@@ -115,22 +115,22 @@ async def probe_providers(cfg: GatewayConfig, timeout: float = 15.0) -> list[Che
                 rows.append(Check(name=f"provider {pname}", status=SKIP, detail="skipped: no model-list call"))
                 continue
             for i, key in enumerate(rt.config.keys or ()):
-                label = f"provider {pname} key {key.name or i}"
+                name = f"provider {pname} key {key.name or i}"
                 if key.unresolved:
-                    rows.append(Check(name=label, status=FAIL, detail=key.unresolved,
+                    rows.append(Check(name=name, status=FAIL, detail=key.unresolved,
                                       fix="set the variable (see env.VAR references)"))
                     continue
                 try:
                     models = await asyncio.wait_for(provider.list_models(key), timeout)
                 except BifrostError as exc:
-                    rows.append(Check(name=label, status=FAIL, detail=f"model list failed: {exc.message}",
+                    rows.append(Check(name=name, status=FAIL, detail=f"model list failed: {exc.message}",
                                       fix=f"check the key's value and providers.{pname}.network_config.base_url; "
                                           "a 401/403 means the key is wrong or revoked"))
                 except TimeoutError:
-                    rows.append(Check(name=label, status=FAIL, detail=f"no answer within {timeout:g}s",
+                    rows.append(Check(name=name, status=FAIL, detail=f"no answer within {timeout:g}s",
                                       fix="check egress from the pod to the provider (NetworkPolicy, proxy)"))
                 else:
-                    rows.append(Check(name=label, status=PASS, detail=f"model list answered ({len(models)} models)"))
+                    rows.append(Check(name=name, status=PASS, detail=f"model list answered ({len(models)} models)"))
     finally:
         await engine.close()
     return rows

@@ -68,7 +68,8 @@ def describe_failure(exc: BaseException, pg: PostgresConfig, setting: str) -> Fa
         hint = (f"the server at {where} does not accept SSL but {cfg}.ssl_mode is \"{pg.ssl_mode}\": enable SSL on "
                 f"the server (ssl = on in postgresql.conf) or set {cfg}.ssl_mode to \"disable\" or \"prefer\" "
                 "(Helm: postgresql.external.sslMode)")
-        return Failure(False, "server does not support SSL", hint, f"failed to connect to database: {where}: {hint}")
+        return Failure(False, "server does not support SSL", hint,
+                       f"failed to connect to database: {where}: server does not support SSL; {hint}")
     if isinstance(exc, socket.gaierror):
         reason = f"host name {pg.host!r} does not resolve ({exc.strerror or text})"
         hint = (f"check {cfg}.host (Helm: postgresql.external.host; the embedded one is <fullname>-postgresql) "

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -131,4 +133,66 @@ def test_two_processes_migrating_the_same_database_at_once(tmp_path: Path, store
         assert applied == [[], ["0001_widgets", "0002_widget_name"]]
         assert _statuses(app, apply=False)[0].pending == []
     finally:
+        pg.drop_database(db)
+
+
+def _serve_script(root: Path, name: str, app: Path, port: int) -> str:
+    """`bifrost serve` in a real process, with the test store package registered as the config store."""
+    return textwrap.dedent(f'''
+        import sys
+        sys.path.insert(0, {str(root)!r})
+        from bifrost.stores import registry
+        registry.STORES = (registry.StoreEntry("config store", "config_store", {name!r}),)
+        from bifrost.cli import main
+        sys.exit(main(["serve", "--app-dir", {str(app)!r}, "--host", "127.0.0.1", "--port", "{port}",
+                       "--log-style", "pretty"]))
+    ''')
+
+
+def test_serve_retries_an_unreachable_database_then_exits_1_without_serving(tmp_path: Path, store_pkg: Any,
+                                                                             pg: Any) -> None:
+    import socket
+
+    name, root = store_pkg
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        db_port = s.getsockname()[1]
+    app = _app_dir(tmp_path, pg.store_config("bifrost", port=str(db_port)))
+    r = subprocess.run([sys.executable, "-c", _serve_script(root, name, app, 1)], capture_output=True, text=True,
+                       timeout=60, env={**os.environ, "BIFROST_DB_CONNECT_TIMEOUT": "2"})
+    out = r.stdout + r.stderr
+    assert r.returncode == 1, out
+    assert f"config store: connecting to 127.0.0.1:{db_port} failed (attempt 1, " in out
+    assert "(attempt 2, " in out and "retrying in" in out
+    assert f"failed to connect to database: 127.0.0.1:{db_port}: connection refused" in out
+    assert "successfully started" not in out
+
+
+def test_serve_applies_migrations_before_it_listens(tmp_path: Path, store_pkg: Any, pg: Any) -> None:
+    from conftest import free_port, http
+
+    name, root = store_pkg
+    db = pg.create_database()
+    port = free_port()
+    app = _app_dir(tmp_path, pg.store_config(db))
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-c", _serve_script(root, name, app, port)], stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                if http("GET", f"http://127.0.0.1:{port}/health", timeout=1)[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        out = (tmp_path / "serve.log").read_text()
+        assert proc.poll() is None, out
+        assert _statuses(app, apply=False)[0].pending == []
+        applied_at = out.index("applied 2 migration(s): 0001_widgets, 0002_widget_name")
+        assert applied_at < out.index("successfully started bifrost")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
         pg.drop_database(db)

@@ -113,7 +113,8 @@ def _server_refused(exc: asyncpg.PostgresError, pg: PostgresConfig, where: str, 
         hint = (f"create the database (as a superuser: {create_database_sql(pg)}) or fix {cfg}.db_name "
                 "(Helm: postgresql.external.database)")
         return Failure(False, msg, hint, f"{head}; {hint}")
-    if code in ("57P03", "53300", "08006", "08001"):  # starting up, too many connections, connection failures
+    # Starting up, shutting down (admin/crash), too many connections, connection lost: waiting can fix these.
+    if code in ("57P03", "57P01", "57P02", "53300", "08006", "08001", "08003"):
         return Failure(True, msg, "wait for the server to accept connections, or raise its max_connections", "")
     hint = f"the server refused the connection (SQLSTATE {code}); check {cfg}"
     return Failure(False, msg, hint, f"{head}; {hint}")

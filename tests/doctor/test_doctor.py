@@ -75,7 +75,7 @@ def test_healthy_setup_passes_every_check_and_exits_0(tmp_path: Path, pg: Any, p
     assert rc == 0 and report["ok"] is True, report
     assert all(c["status"] in ("pass", "skip") for c in report["checks"]), report
     assert rows["env.VAR references"]["detail"] == "1 reference(s), all set"
-    assert rows["config store reachable"]["detail"].startswith(f"127.0.0.1:5432/{pg_db}, PostgreSQL ")
+    assert rows["config store reachable"]["detail"].startswith(f"{pg.host}:{pg.port}/{pg_db}, PostgreSQL ")
     assert rows["logs store UTF8"]["detail"] == "encoding UTF8"
     assert rows["config store SSL"]["detail"] == "ssl_mode disable, connection not encrypted"
     assert rows["encryption key"]["detail"] == "present (from BIFROST_ENCRYPTION_KEY)"

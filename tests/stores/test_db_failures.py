@@ -19,6 +19,7 @@ from pgwire import FakePostgres
 
 from bifrost.config.model import PostgresConfig, StoreConfig
 from bifrost.stores.db import DatabaseError, open_database, probe_postgres
+from pgtemp import DSN, PgServer
 
 
 def _closed_port() -> int:
@@ -27,7 +28,10 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _store(host: str = "127.0.0.1", port: int = 5432, *, user: str = "postgres", password: str = "",
+PG = PgServer(DSN)  # the test PostgreSQL's address; the `pg` fixture skips (or fails) when it is down
+
+
+def _store(host: str = PG.host, port: int = PG.port, *, user: str = PG.user, password: str = PG.password,
            db_name: str = "test", ssl_mode: str = "disable") -> StoreConfig:
     return StoreConfig(type="postgres", postgres=PostgresConfig(host=host, port=port, user=user, password=password,
                                                                 db_name=db_name, ssl_mode=ssl_mode))
@@ -82,7 +86,7 @@ def test_a_database_that_comes_up_during_the_retry_window_is_used(tmp_path: Path
                 w.close()
 
         async def forward(cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
-            sr, sw = await asyncio.open_connection("127.0.0.1", 5432)
+            sr, sw = await asyncio.open_connection(PG.host, PG.port)
             await asyncio.gather(pipe(cr, sw), pipe(sr, cw), return_exceptions=True)
 
         async def start_later() -> asyncio.Server:
@@ -110,7 +114,7 @@ def test_missing_database_fails_fast_with_the_create_database_command(tmp_path: 
 
 def test_ssl_required_by_config_but_server_has_no_ssl_names_ssl_mode(tmp_path: Path, pg: object) -> None:
     msg = _open(_store(ssl_mode="require"), tmp_path, retry_for=30.0)
-    assert msg.startswith("failed to connect to database: 127.0.0.1:5432:")
+    assert msg.startswith(f"failed to connect to database: {PG.host}:{PG.port}:")
     assert "does not accept SSL" in msg and 'config_store.config.ssl_mode is "require"' in msg
     assert '"disable"' in msg
 
@@ -146,7 +150,7 @@ def test_non_utf8_database_is_refused_naming_its_encoding(tmp_path: Path, pg: An
         msg = _open(_store(db_name=name), tmp_path)
     finally:
         pg.drop_database(name)
-    assert f'database "{name}" on 127.0.0.1:5432 has encoding SQL_ASCII' in msg
+    assert f'database "{name}" on {PG.host}:{PG.port} has encoding SQL_ASCII' in msg
     assert f"CREATE DATABASE {name} WITH TEMPLATE template0 ENCODING 'UTF8'" in msg
 
 

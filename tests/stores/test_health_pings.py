@@ -12,10 +12,14 @@ from typing import Any
 from bifrost.config.model import ClientConfig, GatewayConfig, PostgresConfig, StoreConfig
 from bifrost.server.app import AppState, create_app, ping_stores
 from bifrost.stores.db import create_engine, open_database
+from pgtemp import DSN, PgServer
+
+PG = PgServer(DSN)
 
 
 def _pg(port: int, db: str) -> StoreConfig:
-    return StoreConfig(type="postgres", postgres=PostgresConfig(host="127.0.0.1", port=port, user="postgres",
+    return StoreConfig(type="postgres", postgres=PostgresConfig(host=PG.host, port=port, user=PG.user,
+                                                                password=PG.password,
                                                                 db_name=db))
 
 
@@ -42,7 +46,7 @@ async def _get(state: AppState, path: str = "/health") -> tuple[int, dict[str, A
 def test_health_is_ok_when_every_store_answers(tmp_path: Path, pg_db: str) -> None:
     async def run() -> tuple[int, dict[str, Any]]:
         state = AppState(GatewayConfig())
-        state.config_store = await open_database(_pg(5432, pg_db), tmp_path, "config.db")
+        state.config_store = await open_database(_pg(PG.port, pg_db), tmp_path, "config.db")
         state.logs_store = await open_database(StoreConfig(), tmp_path, "logs.db")
         try:
             return await _get(state)
@@ -56,7 +60,7 @@ def test_health_is_ok_when_every_store_answers(tmp_path: Path, pg_db: str) -> No
 def test_health_is_503_naming_the_store_that_is_down(tmp_path: Path, pg_db: str) -> None:
     async def run() -> tuple[int, dict[str, Any]]:
         state = AppState(GatewayConfig())
-        state.config_store = await open_database(_pg(5432, pg_db), tmp_path, "config.db")
+        state.config_store = await open_database(_pg(PG.port, pg_db), tmp_path, "config.db")
         state.logs_store = create_engine(_pg(_closed_port(), pg_db), tmp_path, "logs.db")  # nothing listens
         try:
             return await _get(state)

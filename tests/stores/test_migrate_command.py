@@ -68,10 +68,10 @@ def test_migrate_command_applies_then_reports_up_to_date(tmp_path: Path, store_p
     app = _app_dir(tmp_path, pg.store_config(pg_db))
     assert cli.main(["migrate", "--app-dir", str(app)]) == 0
     out = capsys.readouterr().out
-    assert f"config store (127.0.0.1:5432/{pg_db}): applied 2 migration(s): 0001_widgets, 0002_widget_name" in out
+    assert f"config store ({pg.host}:{pg.port}/{pg_db}): applied 2 migration(s): 0001_widgets, 0002_widget_name" in out
     assert "logs store: skipped (not available in this build)" in out
     assert cli.main(["migrate", "--app-dir", str(app)]) == 0
-    assert f"config store (127.0.0.1:5432/{pg_db}): up to date" in capsys.readouterr().out
+    assert f"config store ({pg.host}:{pg.port}/{pg_db}): up to date" in capsys.readouterr().out
     pg.execute("DROP TABLE IF EXISTS widgets, bf_test_migrations")  # leave the module's database clean
 
 

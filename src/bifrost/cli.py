@@ -1,4 +1,4 @@
-"""`bifrost serve | mock | version`: the command line."""
+"""`bifrost serve | migrate | doctor | support-bundle | mock | version`: the command line."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bifrost import __version__
+
+if TYPE_CHECKING:
+    from bifrost.config.model import GatewayConfig
 
 log = logging.getLogger("bifrost")
 
@@ -29,22 +33,45 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(_env_name(name)) or default
 
 
+def _truthy(name: str) -> bool:
+    return os.environ.get(name, "") in ("1", "true", "TRUE", "True")
+
+
+def add_common(s: argparse.ArgumentParser, log_style: str = "json") -> None:
+    """--app-dir, --log-level, --log-style: shared by every command that reads the config."""
+    s.add_argument("--app-dir", default=_env("BIFROST_APP_DIR", "./data"),
+                   help="directory holding config.json (and the databases); env BIFROST_APP_DIR (or APP_DIR); "
+                        "default ./data")
+    s.add_argument("--log-level", choices=["debug", "info", "warn", "error"],
+                   default=_env("BIFROST_LOG_LEVEL", "info").lower(), help="env BIFROST_LOG_LEVEL (or LOG_LEVEL)")
+    s.add_argument("--log-style", choices=["json", "pretty"], default=_env("BIFROST_LOG_STYLE", log_style).lower(),
+                   help="env BIFROST_LOG_STYLE (or LOG_STYLE)")
+    s.add_argument("--db-connect-timeout", type=float, default=None, metavar="SECONDS",
+                   help="how long to retry an unreachable PostgreSQL at start; env BIFROST_DB_CONNECT_TIMEOUT; "
+                        "default 30 (0 = one attempt)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bifrost", description="Bifrost for Python: a fast AI gateway.")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("serve", help="run the gateway")
-    s.add_argument("--app-dir", default=_env("BIFROST_APP_DIR", "./data"),
-                   help="directory holding config.json (and the databases); env BIFROST_APP_DIR (or APP_DIR); "
-                        "default ./data")
+    add_common(s)
     s.add_argument("--host", default=_env("BIFROST_HOST", "0.0.0.0"),
                    help="env BIFROST_HOST (or APP_HOST); default 0.0.0.0")
     s.add_argument("--port", type=int, default=int(_env("BIFROST_PORT", "8080")),
                    help="env BIFROST_PORT (or APP_PORT); default 8080")
-    s.add_argument("--log-level", choices=["debug", "info", "warn", "error"],
-                   default=_env("BIFROST_LOG_LEVEL", "info").lower(), help="env BIFROST_LOG_LEVEL (or LOG_LEVEL)")
-    s.add_argument("--log-style", choices=["json", "pretty"], default=_env("BIFROST_LOG_STYLE", "json").lower(),
-                   help="env BIFROST_LOG_STYLE (or LOG_STYLE)")
+    s.add_argument("--no-migrate", action="store_true", default=_truthy("BIFROST_NO_MIGRATE"),
+                   help="do not run database migrations at start; fail fast if any are pending "
+                        "(env BIFROST_NO_MIGRATE=1; run `bifrost migrate` first)")
+
+    mg = sub.add_parser("migrate", help="run every store's database migrations under the migration lock, "
+                                        "then exit (for a Helm pre-upgrade hook)")
+    add_common(mg, "pretty")
+
+    from bifrost.doctor.cli import add_parsers
+
+    add_parsers(sub, add_common)
 
     m = sub.add_parser("mock", help="run a fast mock LLM provider speaking the OpenAI, Anthropic and Gemini APIs "
                                     "(for tests, benchmarks, demos)")
@@ -69,11 +96,81 @@ def _validate_env_choices() -> str | None:
     return None
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def _apply_db_timeout(args: argparse.Namespace) -> None:
+    # The stores read BIFROST_DB_CONNECT_TIMEOUT when they open their databases; the flag overrides it.
+    if getattr(args, "db_connect_timeout", None) is not None:
+        os.environ["BIFROST_DB_CONNECT_TIMEOUT"] = str(max(0.0, args.db_connect_timeout))
+
+
+def _load(app_dir: Path) -> GatewayConfig | None:
     from bifrost.config.loader import ConfigInvalid, load_config
+
+    try:
+        loaded = load_config(app_dir)
+    except ConfigInvalid as exc:
+        log.error("invalid config file %s: %d problem(s), fix them and start again:", exc.path, len(exc.problems))
+        for line in exc.problems:
+            log.error("  %s", line)
+        for line in exc.warnings:
+            log.warning("  also: %s", line)
+        return None
+    for w in loaded.warnings:
+        log.warning("%s", w)
+    for n in loaded.notices:
+        log.info("%s", n)
+    return loaded.config
+
+
+def prepare_stores(cfg: GatewayConfig, app_dir: Path, *, no_migrate: bool) -> str | None:
+    """Before serving: run pending migrations (under the lock), or with no_migrate check none are pending.
+
+    Returns the error to print (and exit 1 with), or None to go on.
+    """
+    import asyncio
+
+    from bifrost.stores.db import DatabaseError
+    from bifrost.stores.registry import migrate_all, pending_message
+
+    try:
+        statuses = asyncio.run(migrate_all(cfg, app_dir, apply=not no_migrate))
+    except DatabaseError as exc:
+        return str(exc)
+    return pending_message(statuses) if no_migrate else None
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bifrost.logs import setup_logging
+    from bifrost.stores.db import DatabaseError
+    from bifrost.stores.registry import migrate_all
+
+    setup_logging(args.log_level, args.log_style)
+    _apply_db_timeout(args)
+    app_dir = Path(args.app_dir).resolve()
+    cfg = _load(app_dir)
+    if cfg is None:
+        return 2
+    try:
+        statuses = asyncio.run(migrate_all(cfg, app_dir))
+    except DatabaseError as exc:
+        log.error("%s", exc)
+        return 1
+    for st in statuses:
+        if st.skipped:
+            print(f"{st.label}: skipped ({st.skipped})")
+        elif st.applied:
+            print(f"{st.label} ({st.where}): applied {len(st.applied)} migration(s): {', '.join(st.applied)}")
+        else:
+            print(f"{st.label} ({st.where}): up to date")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
     from bifrost.logs import setup_logging
 
     setup_logging(args.log_level, args.log_style)
+    _apply_db_timeout(args)
     app_dir = Path(args.app_dir).resolve()
     try:
         app_dir.mkdir(parents=True, exist_ok=True)
@@ -86,25 +183,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
                   "podSecurityContext.fsGroup) or choose another with --app-dir", app_dir, os.getuid())
         return 1
     log.info("starting bifrost %s, app dir %s", __version__, app_dir)
-    try:
-        loaded = load_config(app_dir)
-    except ConfigInvalid as exc:
-        log.error("invalid config file %s: %d problem(s), fix them and start again:", exc.path, len(exc.problems))
-        for line in exc.problems:
-            log.error("  %s", line)
-        for line in exc.warnings:
-            log.warning("  also: %s", line)
+    cfg = _load(app_dir)
+    if cfg is None:
         return 2
-    for w in loaded.warnings:
-        log.warning("%s", w)
-    for n in loaded.notices:
-        log.info("%s", n)
-    cfg = loaded.config
     if not cfg.providers:
         log.warning("no providers configured: add them to %s, or set a provider's API-key variable "
                     "(e.g. OPENAI_API_KEY) before starting", app_dir / "config.json")
     else:
         log.info("providers: %s", ", ".join(sorted(cfg.providers)))
+
+    err = prepare_stores(cfg, app_dir, no_migrate=args.no_migrate)
+    if err:
+        log.error("%s", err)
+        return 1
 
     from bifrost.server.app import AppState
     from bifrost.server.run import serve
@@ -125,6 +216,13 @@ def main(argv: list[str] | None = None) -> int:
         from bifrost.mock.server import run
 
         return run(args)
+    if args.command == "migrate":
+        return cmd_migrate(args)
+    if args.command in ("doctor", "support-bundle"):
+        from bifrost.doctor.cli import run_command
+
+        _apply_db_timeout(args)
+        return run_command(args)
     return cmd_serve(args)
 
 

@@ -61,3 +61,5 @@ def setup_logging(level: str, style: str) -> None:
         lg.handlers[:] = []
         lg.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # Alembic announces each of its internal plugins at INFO on every migration run: noise, not news.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -49,6 +49,34 @@ INFERENCE_ROUTES = {
 }
 
 
+class Pingable(Protocol):
+    """What /health needs of a store (ConfigStore and LogsStore both have it)."""
+
+    async def ping(self) -> None: ...
+
+
+HEALTH_PING_TIMEOUT = 10.0
+
+
+async def ping_stores(state: AppState, timeout: float = HEALTH_PING_TIMEOUT) -> str | None:
+    """Ping the configured stores concurrently; the first failure as "<store> not available: <reason>"."""
+    stores = [(label, s) for label, s in (("config store", state.config_store), ("log store", state.logs_store))
+              if s is not None]
+
+    async def one(label: str, store: Pingable) -> str | None:
+        try:
+            await asyncio.wait_for(store.ping(), timeout)
+        except TimeoutError:
+            return f"{label} not available: no answer within {timeout:g}s"
+        except Exception as exc:  # any failure of the store is the answer, never a crash of /health
+            return f"{label} not available: {str(exc) or type(exc).__name__}"
+        return None
+    for err in await asyncio.gather(*(one(label, s) for label, s in stores)):
+        if err:
+            return err
+    return None
+
+
 class AppState:
     def __init__(self, config: GatewayConfig, plugins: list[Plugin] | None = None,
                  metrics: GatewayMetrics | None = None) -> None:
@@ -58,6 +86,9 @@ class AppState:
         self.draining = False
         self.max_body = config.client.max_request_body_size_mb * 1024 * 1024
         self.started_at = time.time()
+        # Opened during startup by the stores (None: not configured); /health pings whichever are set.
+        self.config_store: Pingable | None = None
+        self.logs_store: Pingable | None = None
         self._background: set[asyncio.Task[Any]] = set()
         # Opened during startup (None: file-only mode gets an in-memory store from api.bootstrap).
         self.config_store: ConfigStore | None = None
@@ -199,7 +230,15 @@ def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[No
         if state.draining:
             err = BifrostError("server is shutting down", status=503, type="shutting_down")
             return await send_error(send, err)
-        body = _encode({"status": "ok", "components": {"db_pings": "ok"}, "version": __version__})
+        pings = "disabled" if state.config.client.disable_db_pings_in_health else "ok"
+        if pings == "ok":
+            failure = await ping_stores(state)
+            if failure:
+                log.warning("/health: %s", failure)
+                err = BifrostError(failure, status=503, type="store_unavailable")
+                err.is_bifrost_error = False  # as Bifrost: the gateway itself is fine, a dependency is not
+                return await send_error(send, err)
+        body = _encode({"status": "ok", "components": {"db_pings": pings}, "version": __version__})
         await send_bytes(send, 200, body)
         return 200
 

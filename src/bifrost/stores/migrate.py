@@ -72,6 +72,13 @@ async def run_migrations(db: Database, script_location: Path, version_table: str
     return applied
 
 
+async def pending_revisions(db: Database, script_location: Path, version_table: str) -> list[str]:
+    """Revision ids not yet applied (no lock, nothing changed): for `serve --no-migrate` and `bifrost doctor`."""
+    async with db.engine.connect() as conn:
+        todo: list[str] = await conn.run_sync(pending, script_location, version_table)
+    return todo
+
+
 def run_env(context: Any) -> None:
     """The body of every store's Alembic `env.py`: run on the connection `run_migrations` passed in."""
     cfg = context.config

@@ -1,0 +1,1 @@
+"""`bifrost doctor` and `bifrost support-bundle`: the troubleshooting guide's checks, run from inside the pod."""

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -34,6 +35,7 @@ from bifrost.server.asgi import (
 )
 from bifrost.server.inference import handle_inference
 from bifrost.server.models import list_models
+from bifrost.stores.base import ConfigStore
 
 log = logging.getLogger("bifrost.server")
 _encode = msgspec.json.encode
@@ -49,8 +51,11 @@ INFERENCE_ROUTES = {
 
 class AppState:
     def __init__(self, config: GatewayConfig, plugins: list[Plugin] | None = None,
-                 metrics: GatewayMetrics | None = None) -> None:
+                 metrics: GatewayMetrics | None = None, app_dir: Path | None = None) -> None:
         self.config = config
+        # The stores live in the app dir (SQLite) or a database; None (tests): no stores are opened.
+        self.app_dir = app_dir
+        self.config_store: ConfigStore | None = None
         self.metrics = metrics or GatewayMetrics()
         self.engine = Engine(config, self.metrics, plugins)
         self.draining = False
@@ -59,6 +64,11 @@ class AppState:
         self._background: set[asyncio.Task[Any]] = set()
 
     async def startup(self) -> None:
+        if self.app_dir is not None:
+            from bifrost.stores.config import open_config_store
+
+            # Already migrated and key-checked by `serve` before the config was built; quick to re-open.
+            self.config_store = await open_config_store(self.config, self.app_dir, warn=False)
         t = asyncio.ensure_future(self.engine.warm_catalog())
         self._background.add(t)
         t.add_done_callback(self._background.discard)
@@ -67,6 +77,8 @@ class AppState:
         for t in list(self._background):
             t.cancel()
         await self.engine.close()
+        if self.config_store is not None:
+            await self.config_store.close()
 
 
 def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[None]]:

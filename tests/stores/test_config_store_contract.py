@@ -253,3 +253,23 @@ def test_disabled_config_store_is_in_memory(tmp_path: Path) -> None:
         assert await store.get_providers() == {"openai": OPENAI}
         assert not (tmp_path / "config.db").exists()
     run(body)
+
+
+def test_replicas_opening_a_fresh_store_together_migrate_and_encrypt_exactly_once(
+        store_section: dict[str, Any], backend: str, tmp_path: Path) -> None:
+    if backend != "postgres":
+        pytest.skip("replicas share a PostgreSQL database; SQLite is one process's file")
+
+    async def body() -> None:
+        plain = await sql_store(cfg(store_section), tmp_path)
+        await plain.put_provider("openai", {"keys": [{"name": f"k{i}", "value": f"sk-{i}"} for i in range(30)]})
+        await plain.close()
+        stores = await asyncio.gather(*(sql_store(cfg(store_section, KEY), tmp_path) for _ in range(3)))
+        try:
+            values = [k["value"] for k in (await stores[0].get_providers())["openai"]["keys"]]
+            assert values == [f"sk-{i}" for i in range(30)]  # decrypts once: nobody encrypted twice
+            assert len({await s.get_meta("encryption_canary") for s in stores}) == 1
+        finally:
+            for s in stores:
+                await s.close()
+    run(body)

@@ -213,7 +213,9 @@ class SqlConfigStore:
         done = 0
         plain = (T.keys.c.encryption_status != T.ENCRYPTED)
         async with self.db.engine.begin() as conn:
-            rows = (await conn.execute(select(T.keys.c.id, T.keys.c.value, T.keys.c.body).where(plain))).all()
+            # One order for every replica, so two doing this at once wait on each other instead of deadlocking.
+            rows = (await conn.execute(select(T.keys.c.id, T.keys.c.value, T.keys.c.body).where(plain)
+                                       .order_by(T.keys.c.id))).all()
             for r in rows:
                 res = await conn.execute(update(T.keys).where(T.keys.c.id == r.id, plain).values(
                     value=transform_value(r.value, self.enc.encrypt),
@@ -221,7 +223,8 @@ class SqlConfigStore:
                     encryption_status=T.ENCRYPTED))
                 done += res.rowcount
             pplain = (T.plugins.c.encryption_status != T.ENCRYPTED)
-            prow = (await conn.execute(select(T.plugins.c.name, T.plugins.c.body).where(pplain))).all()
+            prow = (await conn.execute(select(T.plugins.c.name, T.plugins.c.body).where(pplain)
+                                       .order_by(T.plugins.c.name))).all()
             for p in prow:
                 res = await conn.execute(update(T.plugins).where(T.plugins.c.name == p.name, pplain).values(
                     body=self.enc.encrypt(p.body), encryption_status=T.ENCRYPTED))

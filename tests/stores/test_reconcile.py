@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bifrost.config.loader import ConfigInvalid, LoadResult, load_config, parse_config
 from bifrost.stores.config import SqlConfigStore, open_config_store
 from bifrost.stores.config import tables as T
-from bifrost.stores.config.reconcile import effective_config, prepare_config, sync
+from bifrost.stores.config.reconcile import effective_config, open_for_server, prepare_config, sync
 
 ENV = {"MY_OPENAI_KEY": "sk-from-env"}
 
@@ -169,4 +169,26 @@ def test_file_only_mode_uses_the_file_and_writes_no_database(tmp_path: Path) -> 
         result = await effective_config(store, res.config, ENV)
         assert sorted(await store.get_providers()) == ["anthropic", "openai"]
         assert sorted(result.config.providers) == ["anthropic", "openai"]
+        served = await open_for_server(res.config, tmp_path)  # what AppState.startup holds
+        assert (await served.get_providers())["openai"] == raw["providers"]["openai"]
+        assert await served.get_client_config() == raw["client"]
     asyncio.run(memory())
+
+
+def test_the_server_state_holds_the_opened_store_from_startup_to_shutdown(tmp_path: Path) -> None:
+    from bifrost.server.app import AppState
+
+    raw = file_config({"enabled": True, "type": "sqlite"})
+    res = restart(raw, tmp_path)
+
+    async def lifecycle() -> None:
+        state = AppState(res.config, app_dir=tmp_path)
+        assert state.config_store is None
+        await state.startup()
+        try:
+            assert isinstance(state.config_store, SqlConfigStore)
+            assert sorted(await state.config_store.get_providers()) == ["anthropic", "openai"]
+        finally:
+            await state.shutdown()
+    asyncio.run(lifecycle())
+    assert (tmp_path / "config.db").exists()

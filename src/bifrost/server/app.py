@@ -65,10 +65,10 @@ class AppState:
 
     async def startup(self) -> None:
         if self.app_dir is not None:
-            from bifrost.stores.config import open_config_store
+            from bifrost.stores.config.reconcile import open_for_server
 
-            # Already migrated and key-checked by `serve` before the config was built; quick to re-open.
-            self.config_store = await open_config_store(self.config, self.app_dir, warn=False)
+            # Already migrated, key-checked and reconciled by `serve` before the config was built.
+            self.config_store = await open_for_server(self.config, self.app_dir)
         t = asyncio.ensure_future(self.engine.warm_catalog())
         self._background.add(t)
         t.add_done_callback(self._background.discard)

@@ -152,3 +152,14 @@ async def prepare_config(cfg: GatewayConfig, app_dir: Path, env: Mapping[str, st
         return await effective_config(store, cfg, env)
     finally:
         await store.close()
+
+
+async def open_for_server(cfg: GatewayConfig, app_dir: Path) -> ConfigStore:
+    """The server's store, opened in its own event loop after `prepare_config` (so quietly); in file-only
+    mode a MemoryConfigStore holding the file's entities, so the management API sees what is running."""
+    from bifrost.stores.config import open_config_store
+
+    store = await open_config_store(cfg, app_dir, warn=False)
+    if not isinstance(store, SqlConfigStore):
+        await _seed(store, cfg.raw)
+    return store

@@ -128,7 +128,8 @@ def _with_config_store(loaded: LoadResult, app_dir: Path) -> tuple[int, GatewayC
         log.error("%s", exc)
         return 1, None
     except Exception as exc:  # a database failure: its message says what failed and how to fix it
-        log.error("cannot open the config store: %s", exc)
+        log.error("cannot open the config store: %s", str(exc) or type(exc).__name__)
+        log.debug("config store failure", exc_info=True)  # the traceback, for --log-level debug
         return 1, None
     seen = set(loaded.warnings)
     for w in effective.warnings:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 PY = sys.executable
-pytest_plugins = ["conformance_plugin", "pgtemp"]
+pytest_plugins = ["conformance_plugin", "pgtemp", "stores_plugin"]
 REQUIRE_SERVICES = os.environ.get("BIFROST_TEST_REQUIRE_SERVICES") == "1"
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bifrost import __version__
+from bifrost.config.loader import ConfigInvalid, LoadResult, load_config
+from bifrost.config.model import GatewayConfig
 
 if TYPE_CHECKING:
     from bifrost.config.model import GatewayConfig
@@ -103,16 +105,10 @@ def _apply_db_timeout(args: argparse.Namespace) -> None:
 
 
 def _load(app_dir: Path) -> GatewayConfig | None:
-    from bifrost.config.loader import ConfigInvalid, load_config
-
     try:
         loaded = load_config(app_dir)
     except ConfigInvalid as exc:
-        log.error("invalid config file %s: %d problem(s), fix them and start again:", exc.path, len(exc.problems))
-        for line in exc.problems:
-            log.error("  %s", line)
-        for line in exc.warnings:
-            log.warning("  also: %s", line)
+        _config_invalid(exc)
         return None
     for w in loaded.warnings:
         log.warning("%s", w)
@@ -183,24 +179,76 @@ def cmd_serve(args: argparse.Namespace) -> int:
                   "podSecurityContext.fsGroup) or choose another with --app-dir", app_dir, os.getuid())
         return 1
     log.info("starting bifrost %s, app dir %s", __version__, app_dir)
-    cfg = _load(app_dir)
+    try:
+        loaded = load_config(app_dir)
+    except ConfigInvalid as exc:
+        return _config_invalid(exc)
+    for w in loaded.warnings:
+        log.warning("%s", w)
+    for n in loaded.notices:
+        log.info("%s", n)
+    # Migrations (or, with --no-migrate, the check that none are pending) come before any store is read.
+    err = prepare_stores(loaded.config, app_dir, no_migrate=args.no_migrate)
+    if err:
+        log.error("%s", err)
+        return 1
+    code, cfg = _with_config_store(loaded, app_dir)
     if cfg is None:
-        return 2
+        return code
     if not cfg.providers:
         log.warning("no providers configured: add them to %s, or set a provider's API-key variable "
                     "(e.g. OPENAI_API_KEY) before starting", app_dir / "config.json")
     else:
         log.info("providers: %s", ", ".join(sorted(cfg.providers)))
 
-    err = prepare_stores(cfg, app_dir, no_migrate=args.no_migrate)
-    if err:
-        log.error("%s", err)
-        return 1
-
     from bifrost.server.app import AppState
     from bifrost.server.run import serve
 
-    return serve(AppState(cfg), args.host, args.port)
+    return serve(AppState(cfg, app_dir=app_dir), args.host, args.port)
+
+
+def _config_invalid(exc: ConfigInvalid) -> int:
+    key_problem = "$.encryption_key: encryption key is required"
+    for line in exc.problems:
+        if line.startswith(key_problem):
+            # The headline operators grep for: "encryption key is required: VAR is not set (referenced by ...)".
+            headline, _, hint = line.removeprefix("$.encryption_key: ").partition("; ")
+            log.error("%s", headline)
+            log.error("  %s", hint)
+    rest = [p for p in exc.problems if not p.startswith(key_problem)]
+    if rest:
+        log.error("invalid config file %s: %d problem(s), fix them and start again:", exc.path, len(rest))
+        for line in rest:
+            log.error("  %s", line)
+    for line in exc.warnings:
+        log.warning("  also: %s", line)
+    return 2
+
+
+def _with_config_store(loaded: LoadResult, app_dir: Path) -> tuple[int, GatewayConfig | None]:
+    """Open (migrate, key-check, encrypt) the config store and reconcile it with config.json: the
+    effective config, or an exit code and a message that says what went wrong and how to recover."""
+    import asyncio
+
+    from bifrost.stores.config.reconcile import prepare_config
+    from bifrost.stores.encryption import EncryptionError
+
+    try:
+        effective = asyncio.run(prepare_config(loaded.config, app_dir, os.environ))
+    except ConfigInvalid as exc:
+        return _config_invalid(exc), None
+    except EncryptionError as exc:
+        log.error("%s", exc)
+        return 1, None
+    except Exception as exc:  # a database failure: its message says what failed and how to fix it
+        log.error("cannot open the config store: %s", str(exc) or type(exc).__name__)
+        log.debug("config store failure", exc_info=True)  # the traceback, for --log-level debug
+        return 1, None
+    seen = set(loaded.warnings)
+    for w in effective.warnings:
+        if w not in seen:
+            log.warning("%s", w)
+    return 0, effective.config
 
 
 def main(argv: list[str] | None = None) -> int:

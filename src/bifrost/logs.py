@@ -61,5 +61,6 @@ def setup_logging(level: str, style: str) -> None:
         lg.handlers[:] = []
         lg.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-    # Alembic announces each of its internal plugins at INFO on every migration run: noise, not news.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Alembic narrates every run ("Context impl SQLiteImpl.", plugin set-up); the stores log what they
+    # applied themselves, so only its warnings are worth a line.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

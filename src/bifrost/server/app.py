@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 import msgspec
@@ -79,20 +80,20 @@ async def ping_stores(state: AppState, timeout: float = HEALTH_PING_TIMEOUT) -> 
 
 class AppState:
     def __init__(self, config: GatewayConfig, plugins: list[Plugin] | None = None,
-                 metrics: GatewayMetrics | None = None) -> None:
+                 metrics: GatewayMetrics | None = None, app_dir: Path | None = None) -> None:
         self.config = config
+        # The stores live in the app dir (SQLite) or a database; None (tests): no stores are opened.
+        self.app_dir = app_dir
         self.metrics = metrics or GatewayMetrics()
         self.engine = Engine(config, self.metrics, plugins)
         self.draining = False
         self.max_body = config.client.max_request_body_size_mb * 1024 * 1024
         self.started_at = time.time()
-        # Opened during startup by the stores (None: not configured); /health pings whichever are set.
-        self.config_store: Pingable | None = None
-        self.logs_store: Pingable | None = None
         self._background: set[asyncio.Task[Any]] = set()
-        # Opened during startup (None: file-only mode gets an in-memory store from api.bootstrap).
+        # Opened during startup (None: file-only mode gets an in-memory store from api.bootstrap);
+        # /health pings whichever are set.
         self.config_store: ConfigStore | None = None
-        self.logs_store: Any = None
+        self.logs_store: Pingable | None = None
         self.auth = AdminAuth()
         self.api_lock = asyncio.Lock()  # management API writes are read-modify-write: one at a time
         self.api_router = api.build_router()
@@ -104,6 +105,11 @@ class AppState:
         self.max_body = client.max_request_body_size_mb * 1024 * 1024
 
     async def startup(self) -> None:
+        if self.app_dir is not None:
+            from bifrost.stores.config.reconcile import open_for_server
+
+            # Already migrated, key-checked and reconciled by `serve` before the config was built.
+            self.config_store = await open_for_server(self.config, self.app_dir)
         await api.bootstrap(self)
         t = asyncio.ensure_future(self.engine.warm_catalog())
         self._background.add(t)
@@ -113,6 +119,8 @@ class AppState:
         for t in list(self._background):
             t.cancel()
         await self.engine.close()
+        if self.config_store is not None:
+            await self.config_store.close()
 
 
 def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[None]]:

@@ -69,6 +69,10 @@ def test_healthy_setup_passes_every_check_and_exits_0(tmp_path: Path, pg: Any, p
                                  "network_config": {"base_url": rejecting_mock.url}}},
         "config_store": _pg_store(pg, pg_db), "logs_store": _pg_store(pg, pg_db),
     })
+    # A healthy deployment has been migrated (serve does it at start; here `bifrost migrate` does).
+    env = {**CLEAN_ENV, "DOCTOR_OPENAI_KEY": "sk-good", "BIFROST_ENCRYPTION_KEY": "a" * 32}
+    subprocess.run([sys.executable, "-m", "bifrost", "migrate", "--app-dir", str(app)], env=env, check=True,
+                   capture_output=True, timeout=120)
     rc, report, _ = _doctor(app, "--probe-providers",
                             env={"DOCTOR_OPENAI_KEY": "sk-good", "BIFROST_ENCRYPTION_KEY": "a" * 32})
     rows = _rows(report)
@@ -173,8 +177,8 @@ def test_invalid_config_fails_and_skips_the_database_checks(tmp_path: Path) -> N
     assert rc == 1 and "not valid JSON" in _rows(report)["config.json"]["detail"]
 
 
-def test_pending_migrations_fail_until_migrated(tmp_path: Path, pg: Any, pg_db: str,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pending_migrations_fail_until_migrated(tmp_path: Path, pg: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    pg_db = pg.create_database()  # its own: the module's database already holds an encrypted config store
     root = tmp_path / "pkgs"
     name = make_store_pkg(root)
     monkeypatch.syspath_prepend(str(root))
@@ -190,9 +194,9 @@ def test_pending_migrations_fail_until_migrated(tmp_path: Path, pg: Any, pg_db: 
         asyncio.run(migrate_all(load_config(app).config, app))
         report = asyncio.run(run_checks(app))
         row = {c.name: c for c in report.checks}["config store migrated"]
-        assert row.status == "pass" and row.detail.endswith("up to date") and report.ok is True
+        assert row.status == "pass" and row.detail.endswith("up to date") and report.ok is True, report.checks
     finally:
-        pg.execute("DROP TABLE IF EXISTS widgets, bf_test_migrations")
+        pg.drop_database(pg_db)
         sys.modules.pop(name, None)
 
 
@@ -210,27 +214,27 @@ def test_text_output_is_a_table_with_numbered_fixes(tmp_path: Path) -> None:
     assert lines[-1] == "1 check(s) failed"
 
 
-def test_key_check_reports_what_opening_the_config_store_says(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """The real config store is on another branch; a stand-in with its agreed API (open_config_store raising
-    EncryptionError) shows the doctor calls it and reports its message. Without it: "not available"."""
-    import types
-
+def test_key_check_finds_a_missing_or_wrong_key_and_changes_nothing(tmp_path: Path) -> None:
+    """A real SQLite config store encrypted with one key: the doctor with another key, or none, fails
+    with the store's own message; with the right key it passes. The store is left as it was."""
     from bifrost.config.model import GatewayConfig
     from bifrost.doctor.checks import check_key_opens_store
+    from bifrost.stores.config import open_config_store
 
-    assert asyncio.run(check_key_opens_store(GatewayConfig(), tmp_path)).detail == \
-        "skipped: not available in this build"
-
-    class EncryptionError(Exception):
-        pass
-
-    async def open_config_store(cfg: GatewayConfig, app_dir: Path) -> Any:
-        raise EncryptionError("the config store holds encrypted secrets but the encryption key is wrong")
-
-    fake = types.ModuleType("bifrost.stores.config")
-    fake.open_config_store = open_config_store  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "bifrost.stores.config", fake)
-    row = asyncio.run(check_key_opens_store(GatewayConfig(encryption_key="x" * 32), tmp_path))
-    assert row.status == "fail" and row.detail.endswith("the encryption key is wrong")
-    assert "BIFROST_ENCRYPTION_KEY" in row.fix
+    app = tmp_path / "app"
+    app.mkdir()
+    store = asyncio.run(open_config_store(GatewayConfig(encryption_key="right-key-" + "r" * 22), app))
+    asyncio.run(store.close())
+    before = (app / "config.db").read_bytes()
+    wrong = asyncio.run(check_key_opens_store(GatewayConfig(encryption_key="wrong-key-" + "w" * 22), app))
+    assert wrong.status == "fail" and wrong.detail.startswith("wrong encryption key"), wrong
+    assert "BIFROST_ENCRYPTION_KEY" in wrong.fix
+    missing = asyncio.run(check_key_opens_store(GatewayConfig(), app))
+    assert missing.status == "fail" and "no encryption key is given" in missing.detail, missing
+    right = asyncio.run(check_key_opens_store(GatewayConfig(encryption_key="right-key-" + "r" * 22), app))
+    assert right.status == "pass", right
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    pending = asyncio.run(check_key_opens_store(GatewayConfig(encryption_key="k" * 32), fresh))
+    assert pending.status == "skip" and "bifrost migrate" in pending.detail, pending
+    assert (app / "config.db").read_bytes() == before

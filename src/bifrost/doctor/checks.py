@@ -120,21 +120,19 @@ async def check_key_opens_store(cfg: GatewayConfig, app_dir: Path) -> Check:
     name = "encryption key opens the config store"
     if not cfg.config_store.enabled:
         return Check(name=name, status=SKIP, detail="skipped: config store disabled")
-    try:
-        from bifrost.stores.config import open_config_store  # type: ignore[attr-defined]
-    except ImportError:
-        return Check(name=name, status=SKIP, detail="skipped: not available in this build")
+    from bifrost.stores.config import NotMigrated, verify_key
     from bifrost.stores.db import DatabaseError
 
     try:
-        store = await open_config_store(cfg, app_dir)
+        await verify_key(cfg, app_dir)  # read-only: the doctor never migrates, encrypts or records
     except DatabaseError:
         return Check(name=name, status=SKIP, detail="skipped: the config store's database is not usable (see above)")
+    except NotMigrated as exc:
+        return Check(name=name, status=SKIP, detail=f"skipped: {exc}; run `bifrost migrate` (see above)")
     except Exception as exc:  # EncryptionError and anything else opening it: the message is the finding
         return Check(name=name, status=FAIL, detail=str(exc) or type(exc).__name__,
                      fix="use the key the store was encrypted with (BIFROST_ENCRYPTION_KEY / Helm "
                          "bifrost.encryptionKeySecret); the message above says whether it is missing or wrong")
-    await store.close()
     return Check(name=name, status=PASS, detail="opened; stored secrets decrypt with this key")
 
 

@@ -43,8 +43,9 @@ def wrong_key_message(where: str) -> str:
             f"was changed, and encrypted data is never re-encrypted with another key. {_LOST_KEY}")
 
 
-async def check_key(store: SqlConfigStore) -> None:
-    """Refuse a missing or wrong key before anything is written; record a canary for next time."""
+async def check_key(store: SqlConfigStore, *, record: bool = True) -> None:
+    """Refuse a missing or wrong key before anything is written; record a canary for next time
+    (`record=False`: read-only, for `bifrost doctor`)."""
     enc = store.enc
     canary = await store.get_meta(CANARY_KEY)
     if not enc.enabled:
@@ -54,7 +55,7 @@ async def check_key(store: SqlConfigStore) -> None:
     sample = canary if canary is not None else await store.sample_encrypted()
     if sample is not None:
         _verify(enc, sample, canary is not None, store.where)
-    if canary is None:
+    if canary is None and record:
         await store.add_meta(CANARY_KEY, enc.encrypt(CANARY_TEXT))
         # A replica starting at the same moment with another key may have written its canary first.
         stored = await store.get_meta(CANARY_KEY)
@@ -91,4 +92,25 @@ async def open_config_store(cfg: GatewayConfig, app_dir: Path, *, warn: bool = T
     return store
 
 
-__all__ = ["DEFAULT_FILE", "MIGRATIONS", "VERSION_TABLE", "SqlConfigStore", "open_config_store"]
+class NotMigrated(Exception):
+    """The store has pending migrations, so its key cannot be checked yet."""
+
+
+async def verify_key(cfg: GatewayConfig, app_dir: Path) -> None:
+    """Read-only check that the configured key opens the store (`bifrost doctor`): nothing is migrated,
+    encrypted or recorded. Raises EncryptionError (missing or wrong key), NotMigrated or DatabaseError."""
+    from bifrost.stores.migrate import pending
+
+    db = await open_database(cfg.config_store, app_dir, DEFAULT_FILE, label="config store")
+    try:
+        async with db.engine.connect() as conn:
+            todo = await conn.run_sync(lambda c: pending(c, MIGRATIONS, VERSION_TABLE))
+        if todo:
+            raise NotMigrated(f"{len(todo)} migration(s) pending")
+        await check_key(SqlConfigStore(db, Encryptor(cfg.encryption_key, warn=False)), record=False)
+    finally:
+        await db.close()
+
+
+__all__ = ["DEFAULT_FILE", "MIGRATIONS", "VERSION_TABLE", "NotMigrated", "SqlConfigStore", "open_config_store",
+           "verify_key"]

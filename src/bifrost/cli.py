@@ -93,7 +93,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bifrost.server.app import AppState
     from bifrost.server.run import serve
 
-    return serve(AppState(cfg), args.host, args.port)
+    return serve(AppState(cfg, app_dir=app_dir), args.host, args.port)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -19,9 +21,11 @@ from bifrost.config.model import GatewayConfig
 from bifrost.engine.core import Engine
 from bifrost.engine.pipeline import Plugin
 from bifrost.metrics import GatewayMetrics
+from bifrost.plugins.logging import LoggingPlugin
 from bifrost.schemas import inference as I
 from bifrost.schemas.errors import BifrostError, RequestError
 from bifrost.server import integrations
+from bifrost.server.api import logs as api_logs
 from bifrost.server.asgi import (
     ClientGone,
     Receive,
@@ -34,6 +38,8 @@ from bifrost.server.asgi import (
 )
 from bifrost.server.inference import handle_inference
 from bifrost.server.models import list_models
+from bifrost.stores.logs import LogsStore, LogWriter, open_logs_store
+from bifrost.stores.logs.retention import retention_loop
 
 log = logging.getLogger("bifrost.server")
 _encode = msgspec.json.encode
@@ -45,13 +51,26 @@ INFERENCE_ROUTES = {
     "/v1/responses": I.RESPONSES,
     "/v1/rerank": I.RERANK,
 }
+# /api routes by (method, path). p5-api's dispatcher replaces this with its merged ROUTES.
+API_ROUTES = {**api_logs.ROUTES}
+# How long shutdown waits for the logs writer to flush its buffer.
+LOGS_FLUSH_TIMEOUT = 10.0
 
 
 class AppState:
     def __init__(self, config: GatewayConfig, plugins: list[Plugin] | None = None,
-                 metrics: GatewayMetrics | None = None) -> None:
+                 metrics: GatewayMetrics | None = None, app_dir: Path | None = None) -> None:
         self.config = config
+        self.app_dir = app_dir
         self.metrics = metrics or GatewayMetrics()
+        plugins = list(plugins or [])
+        # The logs store opens at startup (app_dir given: a real server); until then the writer buffers.
+        self.logs_store: LogsStore | None = None
+        self.logs_writer: LogWriter | None = None
+        if app_dir is not None and config.logs_store.enabled:
+            self.logs_writer = LogWriter(on_drop=self.metrics.logs_dropped, max_pending=_logs_buffer())
+            if config.client.enable_logging:
+                plugins.append(LoggingPlugin(self.logs_writer, content=not config.client.disable_content_logging))
         self.engine = Engine(config, self.metrics, plugins)
         self.draining = False
         self.max_body = config.client.max_request_body_size_mb * 1024 * 1024
@@ -59,7 +78,15 @@ class AppState:
         self._background: set[asyncio.Task[Any]] = set()
 
     async def startup(self) -> None:
-        t = asyncio.ensure_future(self.engine.warm_catalog())
+        if self.logs_writer is not None and self.app_dir is not None:
+            self.logs_store = await open_logs_store(self.config, self.app_dir)
+            log.info("logs store: %s", self.logs_store.where)
+            self.logs_writer.start(self.logs_store)
+            self._spawn(retention_loop(self.logs_store, self.config.client.log_retention_days))
+        self._spawn(self.engine.warm_catalog())
+
+    def _spawn(self, coro: Any) -> None:
+        t = asyncio.ensure_future(coro)
         self._background.add(t)
         t.add_done_callback(self._background.discard)
 
@@ -67,6 +94,20 @@ class AppState:
         for t in list(self._background):
             t.cancel()
         await self.engine.close()
+        if self.logs_writer is not None:
+            await self.logs_writer.close(min(LOGS_FLUSH_TIMEOUT, max(1.0, self.config.client.shutdown_grace_seconds)))
+        if self.logs_store is not None:
+            await self.logs_store.close()
+
+
+def _logs_buffer() -> int:
+    """BIFROST_LOGS_BUFFER: request logs kept in memory while the logs store is away (default 10000)."""
+    raw = os.environ.get("BIFROST_LOGS_BUFFER", "")
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    if raw:
+        log.warning("BIFROST_LOGS_BUFFER=%r is not a positive integer; using 10000", raw)
+    return 10_000
 
 
 def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
@@ -120,6 +161,8 @@ def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[No
                 else:
                     body = await read_body(scope, receive, state.max_body)
                     status = await handle_inference(state.engine, rtype, body, scope, receive, send)
+            elif (api := API_ROUTES.get((method, path))) is not None:
+                status = await api(state, scope, receive, send)
             elif path == "/health":
                 status = await health(send)
             elif path == "/metrics":

@@ -1,0 +1,1 @@
+"""Bifrost's management API under /api: each module exposes ROUTES {(method, path): handler}."""

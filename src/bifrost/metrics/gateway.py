@@ -140,6 +140,7 @@ class GatewayMetrics:
         self.logs_dropped_total = r.counter(
             "bifrost_logs_dropped_total",
             "Request logs dropped because the logs store was unavailable and the writer's buffer was full.", ())
+        self.logs_dropped_total.labels()  # rendered (as 0) from the start, so alerts can rate() it
         if process_metrics:
             r.add_collector(process_collector)
         self._http: dict[tuple, tuple[CounterChild, HistogramChild]] = {}

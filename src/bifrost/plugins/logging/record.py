@@ -21,7 +21,7 @@ OBJECTS = {CHAT: "chat.completion", TEXT: "text.completion", EMBEDDING: "embeddi
            RERANK: "rerank"}
 _INPUT_FIELDS = {CHAT: ("messages",), TEXT: ("prompt",), EMBEDDING: ("input",), RESPONSES: ("input",
                  "instructions"), RERANK: ("query", "documents")}
-_NOT_PARAMS = {"messages", "prompt", "input", "instructions", "query", "documents", "stream", "stream_options"}
+_NOT_PARAMS = {"model", "messages", "prompt", "input", "instructions", "query", "documents", "stream", "stream_options"}
 SUMMARY_CHARS = 1000
 
 

@@ -149,7 +149,7 @@ def page_query(f: LogFilter, page: Page) -> Select[Any]:
 
 def capped_count_query(f: LogFilter) -> Select[Any]:
     inner = select(literal(1).label("one")).select_from(logs).where(
-        and_(*conditions(f, f.start_us, end_exclusive(f)))).limit(COUNT_CAP + 1).subquery()
+        *conditions(f, f.start_us, end_exclusive(f))).limit(COUNT_CAP + 1).subquery()
     return select(func.count()).select_from(inner)
 
 

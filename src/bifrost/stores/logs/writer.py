@@ -44,12 +44,12 @@ class LogWriter:
         self.written = 0
         self._buf: deque[Pending] = deque()
         self._failed: list[dict[str, Any]] = []  # rows of the batch the database last refused
+        self._inflight = 0  # rows of the batch being written now (beyond the bound: at most one batch)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._down_since: float | None = None
         self._last_warn = 0.0
-        self._dropped_at_warn = 0
 
     @property
     def pending(self) -> int:
@@ -82,10 +82,11 @@ class LogWriter:
                 await asyncio.wait_for(asyncio.shield(self._task), timeout)
             except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
-        left = self.pending
+        left = self.pending + self._inflight
         if left:
             self._buf.clear()
             self._failed = []
+            self._inflight = 0
             self._drop(left)
             log.warning("logs writer: %d request log(s) not written at shutdown (the logs store did not "
                         "accept them within %.0fs); they are counted in bifrost_logs_dropped_total",
@@ -120,18 +121,21 @@ class LogWriter:
             if self.store is None:
                 self._failed = rows
                 return False
+            self._inflight = len(rows)
             try:
                 await self.store.insert(rows)
             except Exception as exc:  # the database is away or refusing: keep the batch, retry later
                 self._failed = rows
                 self._unavailable(exc)
                 return False
+            finally:
+                self._inflight = 0
             self._failed = []
             self.written += len(rows)
             if self._down_since is not None:
-                log.warning("logs store is reachable again after %.0fs; writing resumed (%d log(s) dropped "
-                            "while it was away)", time.monotonic() - self._down_since,
-                            self.dropped - self._dropped_at_warn)
+                log.warning("logs store is reachable again after %.0fs; writing resumed (%d request log(s) "
+                            "dropped in total, see bifrost_logs_dropped_total)", time.monotonic() - self._down_since,
+                            self.dropped)
                 self._down_since = None
         return True
 
@@ -161,7 +165,6 @@ class LogWriter:
         now = time.monotonic()
         if self._down_since is None:
             self._down_since = now
-            self._dropped_at_warn = self.dropped
         if now - self._last_warn >= self.warn_every:
             self._last_warn = now
             reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__

@@ -61,3 +61,5 @@ def setup_logging(level: str, style: str) -> None:
         lg.handlers[:] = []
         lg.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # Alembic narrates every plugin it loads at INFO; our own line says which migrations ran.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -170,3 +170,18 @@ def test_dropped_count_is_zero_while_the_store_is_up(gw: Gateway) -> None:
     assert api(gw, "/api/logs/dropped") == {"dropped_requests": 0}
     status, _, body = http("GET", gw.url + "/metrics")
     assert b"bifrost_logs_dropped_total 0" in body
+
+
+def test_embeddings_and_responses_are_logged_with_their_object_and_usage(gw: Gateway) -> None:
+    client = gw.openai()
+    emb = client.embeddings.create(model="openai/text-embedding-3-small", input="log me: embed one")
+    (log,) = by_content(gw, "log me: embed one")
+    assert log["object"] == "embedding" and log["input_history"] == "log me: embed one"
+    assert "output_message" not in log  # vectors are not stored
+    assert log["prompt_tokens"] == emb.usage.prompt_tokens
+    resp = client.responses.create(model="openai/gpt-4o-mini", input="log me: responses one")
+    (log,) = by_content(gw, "log me: responses one")
+    assert log["object"] == "response" and log["status"] == "success"
+    assert log["responses_input_history"] == "log me: responses one"
+    assert [o["type"] for o in log["responses_output"]] == [o.type for o in resp.output]
+    assert resp.usage is not None and log["total_tokens"] == resp.usage.total_tokens

@@ -19,9 +19,9 @@ _encode = msgspec.json.encode
 # Bifrost's `object` values for our request types.
 OBJECTS = {CHAT: "chat.completion", TEXT: "text.completion", EMBEDDING: "embedding", RESPONSES: "response",
            RERANK: "rerank"}
-_INPUT_FIELDS = {CHAT: ("messages",), TEXT: ("prompt",), EMBEDDING: ("input",), RESPONSES: ("input",
-                 "instructions"), RERANK: ("query", "documents")}
-_NOT_PARAMS = {"model", "messages", "prompt", "input", "instructions", "query", "documents", "stream", "stream_options"}
+_INPUT_FIELDS = {CHAT: ("messages",), TEXT: ("prompt",), EMBEDDING: ("input",), RESPONSES: ("input",),
+                 RERANK: ("query", "documents")}
+_NOT_PARAMS = {"model", "messages", "prompt", "input", "query", "documents", "stream", "stream_options"}
 SUMMARY_CHARS = 1000
 
 

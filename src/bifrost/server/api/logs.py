@@ -115,8 +115,11 @@ def log_json(row: dict[str, Any]) -> dict[str, Any]:
                 out[col] = _decode(raw)
             except msgspec.DecodeError:
                 out[col] = raw
-    if out["object"] == "response" and "output_message" in out:
-        out["responses_output"] = out.pop("output_message")
+    if out["object"] == "response":  # Bifrost keeps Responses API content under its own names
+        if "output_message" in out:
+            out["responses_output"] = out.pop("output_message")
+        if "input_history" in out:
+            out["responses_input_history"] = out.pop("input_history")
     if "token_usage" not in out and row.get("total_tokens"):
         out["token_usage"] = {"prompt_tokens": row["prompt_tokens"], "completion_tokens": row["completion_tokens"],
                               "total_tokens": row["total_tokens"]}

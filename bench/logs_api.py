@@ -50,19 +50,19 @@ def fill_sql(n: int, now_us: int, postgres: bool) -> str:
     """One INSERT ... SELECT generating n rows from x = 1..n (x = 1 is the newest)."""
     step = max(1, SPAN_US // n)
     prov = "CASE x % 5 " + " ".join(f"WHEN {i} THEN '{p}'" for i, p in enumerate(PROVIDERS)) + " END"
-    model = "'model-' || (x % 7)" if postgres else "'model-' || (x % 7)"
+    model = "'model-' || (x % 7)"
     status = "CASE WHEN x % 13 = 0 THEN 'error' ELSE 'success' END"
     cols = ("id, timestamp, object_type, provider, model, number_of_retries, fallback_index, status, stream, "
             "latency, prompt_tokens, completion_tokens, total_tokens, cached_read_tokens, reasoning_tokens, "
             "stop_reason, input_history, output_message, content_summary")
     sel = (f"'bench-' || x, {now_us} - x * {step}, 'chat.completion', {prov}, {model}, 0, "
-           f"CASE WHEN x % 17 = 0 THEN 1 ELSE 0 END, {status}, {'(x % 4 = 0)' if postgres else '(x % 4 = 0)'}, "
+           f"CASE WHEN x % 17 = 0 THEN 1 ELSE 0 END, {status}, (x % 4 = 0), "
            f"(x * 7919) % 30000 + 0.5, x % 900 + 10, x % 400 + 1, x % 900 + x % 400 + 11, 0, 0, 'stop', "
            "'[{\"role\":\"user\",\"content\":\"question number ' || x || ' about the weather\"}]', "
            "'{\"role\":\"assistant\",\"content\":\"an answer to question ' || x || '\"}', "
            "'question number ' || x || ' about the weather\nan answer to question ' || x")
     if postgres:
-        return f"INSERT INTO logs ({cols}) SELECT {sel} FROM generate_series(1, {n}) AS g(x)"
+        return f"INSERT INTO logs ({cols}) SELECT {sel} FROM generate_series(1::bigint, {n}) AS g(x)"
     return (f"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n}) "
             f"INSERT INTO logs ({cols}) SELECT {sel} FROM c")
 

@@ -30,7 +30,7 @@ class RowSink(Protocol):
 
 
 class LogWriter:
-    def __init__(self, store: RowSink | None = None, *, max_pending: int = 10_000, batch_size: int = 500,
+    def __init__(self, store: RowSink | None = None, *, max_pending: int = 10_000, batch_size: int = 100,
                  flush_interval: float = 0.5, on_drop: Callable[[int], None] | None = None,
                  warn_every: float = 30.0, max_backoff: float = 5.0) -> None:
         self.store = store

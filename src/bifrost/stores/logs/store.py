@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bifrost.stores.db import Database
 from bifrost.stores.logs.query import (
@@ -52,7 +51,6 @@ class LogsStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._insert: Any = (postgresql.insert if db.is_postgres else sqlite.insert)
         # The row insert goes to the driver as positional tuples: half the time of Core's executemany
         # and, because the driver binds in its own thread, shorter pauses of the event loop.
         self._cols = [c.name for c in logs.columns]
@@ -60,6 +58,12 @@ class LogsStore:
         quoted = ", ".join(f'"{c}"' for c in self._cols)
         self._insert_sql = (f"INSERT INTO logs ({quoted}) VALUES ({', '.join(marks)}) "
                             "ON CONFLICT (id) DO NOTHING")
+        self._rollup_cols = ["hour", "provider", "model", "status", *ROLLUP_SUMS]
+        rmarks = ([f"${i}" for i in range(1, len(self._rollup_cols) + 1)] if db.is_postgres
+                  else ["?"] * len(self._rollup_cols))
+        adds = ", ".join(f"{c} = logs_hourly.{c} + excluded.{c}" for c in ROLLUP_SUMS)
+        self._rollup_sql = (f"INSERT INTO logs_hourly ({', '.join(self._rollup_cols)}) VALUES ({', '.join(rmarks)}) "
+                            f"ON CONFLICT (hour, provider, model, status) DO UPDATE SET {adds}")
 
     @property
     def where(self) -> str:
@@ -77,19 +81,14 @@ class LogsStore:
         """Insert rows and add them to the rollup, in one transaction (all or nothing)."""
         if not rows:
             return
-        rollup = _rollup(rows)
-        cols = self._cols
+        cols, rcols = self._cols, self._rollup_cols
         values = [tuple(r.get(c) for c in cols) for r in rows]
-        up = self._insert(logs_hourly)
-        up = up.on_conflict_do_update(
-            index_elements=["hour", "provider", "model", "status"],
-            set_={k: logs_hourly.c[k] + up.excluded[k] for k in ROLLUP_SUMS},
-        )
+        rollup = [tuple(a[c] for c in rcols) for a in _rollup(rows)]
         async with self.db.engine.begin() as conn:
             # ON CONFLICT DO NOTHING: a retried batch whose first commit did reach the database
             # must not fail on its own ids.
             await conn.exec_driver_sql(self._insert_sql, values)
-            await conn.execute(up, rollup)
+            await conn.exec_driver_sql(self._rollup_sql, rollup)
 
     async def delete_before(self, cutoff_us: int) -> int:
         """Delete rows before the hour holding `cutoff_us`, and their rollup hours; returns rows deleted.

@@ -30,7 +30,7 @@ class RowSink(Protocol):
 
 
 class LogWriter:
-    def __init__(self, store: RowSink | None = None, *, max_pending: int = 10_000, batch_size: int = 100,
+    def __init__(self, store: RowSink | None = None, *, max_pending: int = 10_000, batch_size: int = 500,
                  flush_interval: float = 0.5, on_drop: Callable[[int], None] | None = None,
                  warn_every: float = 30.0, max_backoff: float = 5.0) -> None:
         self.store = store
@@ -115,7 +115,7 @@ class LogWriter:
     async def _flush(self) -> bool:
         """Write everything pending; False when the database refused a batch."""
         while self._failed or self._buf:
-            rows = self._failed or self._take()
+            rows = self._failed or await self._take()
             if not rows:
                 continue
             if self.store is None:
@@ -139,10 +139,12 @@ class LogWriter:
                 self._down_since = None
         return True
 
-    def _take(self) -> list[dict[str, Any]]:
+    async def _take(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         buf = self._buf
         while buf and len(rows) < self.batch_size:
+            if len(rows) % 50 == 49:
+                await asyncio.sleep(0)  # building rows is CPU: let requests run between slices
             rec = buf.popleft()
             try:
                 rows.append(rec.row())

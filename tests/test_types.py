@@ -13,7 +13,7 @@ CORE = [
     "src/bifrost/server/run.py", "src/bifrost/providers/http.py", "src/bifrost/providers/openai_compat.py",
     "src/bifrost/providers/fasthttp.py", "src/bifrost/providers/fasthttp_pool.py",
     "src/bifrost/providers/spec.py", "src/bifrost/providers/base.py", "src/bifrost/cli.py",
-    "src/bifrost/stores", "src/bifrost/doctor",
+    "src/bifrost/stores", "src/bifrost/doctor", "src/bifrost/plugins/logging", "src/bifrost/server/api/logs.py",
 ]
 
 

@@ -27,7 +27,7 @@ CLIENT_BIFROST = {
 CLIENT_IMPLEMENTED = {
     "drop_excess_requests", "initial_pool_size", "max_request_body_size_mb", "allowed_origins",
     "allowed_headers", "prometheus_labels", "enable_logging", "disable_content_logging",
-    "disable_db_pings_in_health", "shutdown_grace_seconds",
+    "disable_db_pings_in_health", "shutdown_grace_seconds", "log_retention_days",
 }
 
 PROVIDER_BIFROST = {

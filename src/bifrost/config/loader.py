@@ -244,6 +244,7 @@ def _client(r: _Reader, c: dict[str, Any]) -> ClientConfig:
         disable_db_pings_in_health=r.boolean(
             f"{p}.disable_db_pings_in_health", c.get("disable_db_pings_in_health"), False
         ),
+        log_retention_days=int(r.number(f"{p}.log_retention_days", c.get("log_retention_days"), 365, minimum=1)),
         shutdown_grace_seconds=r.number(
             f"{p}.shutdown_grace_seconds", c.get("shutdown_grace_seconds"), 55.0, minimum=0, integer=False
         ),

@@ -130,6 +130,8 @@ class ClientConfig(msgspec.Struct, frozen=True, kw_only=True):
     enable_logging: bool = True
     disable_content_logging: bool = False
     disable_db_pings_in_health: bool = False
+    # Request logs older than this are deleted in the background (Bifrost's default: a year).
+    log_retention_days: int = 365
     # Seconds that in-flight requests and streams get to finish after SIGTERM.
     shutdown_grace_seconds: float = 55.0
 

@@ -137,6 +137,10 @@ class GatewayMetrics:
             "bifrost_active_requests", "Number of in-flight requests per provider.", ("provider",), **kw)
         self.request_retries = r.counter(
             "bifrost_request_retries", "Total number of retries of upstream requests.", _PM, **keep, **kw)
+        self.logs_dropped_total = r.counter(
+            "bifrost_logs_dropped_total",
+            "Request logs dropped because the logs store was unavailable and the writer's buffer was full.", ())
+        self.logs_dropped_total.labels()  # rendered (as 0) from the start, so alerts can rate() it
         if process_metrics:
             r.add_collector(process_collector)
         self._http: dict[tuple, tuple[CounterChild, HistogramChild]] = {}
@@ -194,6 +198,9 @@ class GatewayMetrics:
     def active(self, provider: str, delta: float) -> None:
         """``delta`` = +1 when a request starts, -1 when it ends."""
         self.active_requests.labels(provider).value += delta
+
+    def logs_dropped(self, n: int) -> None:
+        self.logs_dropped_total.inc(n)
 
     # -- exposition -----------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from bifrost.config.model import ClientConfig, GatewayConfig
 from bifrost.engine.core import Engine
 from bifrost.engine.pipeline import Plugin
 from bifrost.metrics import GatewayMetrics
+from bifrost.plugins.logging import LoggingPlugin
 from bifrost.schemas import inference as I
 from bifrost.schemas.errors import BifrostError, RequestError
 from bifrost.server import api, integrations
@@ -37,6 +39,8 @@ from bifrost.server.auth import AdminAuth
 from bifrost.server.inference import handle_inference
 from bifrost.server.models import list_models
 from bifrost.stores.base import ConfigStore
+from bifrost.stores.logs import LogsStore, LogWriter, open_logs_store
+from bifrost.stores.logs.retention import retention_loop
 
 log = logging.getLogger("bifrost.server")
 _encode = msgspec.json.encode
@@ -48,6 +52,8 @@ INFERENCE_ROUTES = {
     "/v1/responses": I.RESPONSES,
     "/v1/rerank": I.RERANK,
 }
+# How long shutdown waits for the logs writer to flush its buffer.
+LOGS_FLUSH_TIMEOUT = 10.0
 
 
 class Pingable(Protocol):
@@ -85,6 +91,14 @@ class AppState:
         # The stores live in the app dir (SQLite) or a database; None (tests): no stores are opened.
         self.app_dir = app_dir
         self.metrics = metrics or GatewayMetrics()
+        plugins = list(plugins or [])
+        # The logs store opens at startup (app_dir given: a real server); until then the writer buffers.
+        self.logs_store: LogsStore | None = None
+        self.logs_writer: LogWriter | None = None
+        if app_dir is not None and config.logs_store.enabled:
+            self.logs_writer = LogWriter(on_drop=self.metrics.logs_dropped, max_pending=_logs_buffer())
+            if config.client.enable_logging:
+                plugins.append(LoggingPlugin(self.logs_writer, content=not config.client.disable_content_logging))
         self.engine = Engine(config, self.metrics, plugins)
         self.draining = False
         self.max_body = config.client.max_request_body_size_mb * 1024 * 1024
@@ -93,7 +107,6 @@ class AppState:
         # Opened during startup (None: file-only mode gets an in-memory store from api.bootstrap);
         # /health pings whichever are set.
         self.config_store: ConfigStore | None = None
-        self.logs_store: Pingable | None = None
         self.auth = AdminAuth()
         self.api_lock = asyncio.Lock()  # management API writes are read-modify-write: one at a time
         self.api_router = api.build_router()
@@ -111,7 +124,15 @@ class AppState:
             # Already migrated, key-checked and reconciled by `serve` before the config was built.
             self.config_store = await open_for_server(self.config, self.app_dir)
         await api.bootstrap(self)
-        t = asyncio.ensure_future(self.engine.warm_catalog())
+        if self.logs_writer is not None and self.app_dir is not None:
+            self.logs_store = await open_logs_store(self.config, self.app_dir)
+            log.info("logs store: %s", self.logs_store.where)
+            self.logs_writer.start(self.logs_store)
+            self._spawn(retention_loop(self.logs_store, self.config.client.log_retention_days))
+        self._spawn(self.engine.warm_catalog())
+
+    def _spawn(self, coro: Any) -> None:
+        t = asyncio.ensure_future(coro)
         self._background.add(t)
         t.add_done_callback(self._background.discard)
 
@@ -121,6 +142,20 @@ class AppState:
         await self.engine.close()
         if self.config_store is not None:
             await self.config_store.close()
+        if self.logs_writer is not None:
+            await self.logs_writer.close(min(LOGS_FLUSH_TIMEOUT, max(1.0, self.config.client.shutdown_grace_seconds)))
+        if self.logs_store is not None:
+            await self.logs_store.close()
+
+
+def _logs_buffer() -> int:
+    """BIFROST_LOGS_BUFFER: request logs kept in memory while the logs store is away (default 10000)."""
+    raw = os.environ.get("BIFROST_LOGS_BUFFER", "")
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    if raw:
+        log.warning("BIFROST_LOGS_BUFFER=%r is not a positive integer; using 10000", raw)
+    return 10_000
 
 
 def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[None]]:

@@ -37,6 +37,7 @@ PROVIDER_LACKS: dict[str, frozenset[str]] = {
     "azure": frozenset({"rerank"}),
     "gemini": frozenset({"rerank"}),
     "vertex": frozenset({"rerank"}),  # generateContent / rawPredict / predict: no rerank method
+    "mistral": frozenset({"rerank"}),  # La Plateforme has no rerank endpoint
 }
 NA = "n/a"
 

@@ -159,7 +159,7 @@ def test_genai_sdk_to_openai_provider(gw: Gateway, mock: Mock) -> None:
     assert r.usage_metadata.candidates_token_count == direct.usage.completion_tokens
 
 
-@pytest.mark.conformance("genai", "openai", "stream", "tools", "embeddings")
+@pytest.mark.conformance("genai", "openai", "stream", "tools", "streamed tools", "embeddings")
 def test_genai_sdk_stream_tools_embeddings_count_to_openai_provider(gw: Gateway, mock: Mock) -> None:
     client = _genai(gw)
     chunks = list(client.models.generate_content_stream(model="openai/gpt-4o-mini", contents="hi"))

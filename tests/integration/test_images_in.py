@@ -13,6 +13,7 @@ from typing import Any
 
 import openai
 import pytest
+from test_vertex import service_account
 
 from conftest import Gateway, Mock
 
@@ -29,7 +30,8 @@ CONTENT = [{"type": "text", "text": "what is this?"},
 def gw(tmp_module: Path, mock: Mock) -> Iterator[Gateway]:
     cfg = {"providers": {
         "vertex": {"keys": [{"name": "v", "value": "ya29.images", "models": [], "weight": 1,
-                             "vertex_key_config": {"project_id": "img-proj", "region": "us-central1"}}],
+                             "vertex_key_config": {"project_id": "img-proj", "region": "us-central1",
+                                                   "auth_credentials": service_account(mock.url + "/token")}}],
                    "network_config": {"base_url": mock.url}},
         "azure": {"keys": [{"name": "az", "value": "az-key", "models": [], "weight": 1,
                             "azure_key_config": {"endpoint": mock.url, "api_version": "2024-10-21"}}]},
@@ -53,7 +55,7 @@ def test_openai_images_reach_vertex_gemini_as_inline_and_file_data(gw: Gateway, 
                                             messages=[{"role": "user", "content": CONTENT}])
     assert r.choices[0].message.content
     sent = _last(mock, f"{V1}/google/models/gemini-2.5-flash:generateContent")
-    assert sent["headers"]["authorization"] == "Bearer ya29.images"
+    assert sent["query"] == "key=ya29.images" and "authorization" not in sent["headers"]  # an API key
     parts = sent["body"]["contents"][0]["parts"]
     assert parts[0] == {"text": "what is this?"}
     assert parts[1] == {"inlineData": {"mimeType": "image/png", "data": PNG_B64}}

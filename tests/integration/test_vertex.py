@@ -164,21 +164,27 @@ def test_vertex_upstream_errors_keep_status_and_message(gw: Gateway, mock: Mock)
     assert e2.value.status_code == 529 and e2.value.response.json()["error"]["message"] == "Overloaded"
 
 
-def test_value_is_the_bearer_token_without_auth_credentials(tmp_path: Path, mock: Mock) -> None:
+def test_value_is_an_api_key_and_wins_over_auth_credentials_where_vertex_takes_one(tmp_path: Path, mock: Mock) -> None:
+    """As Bifrost: a key value goes as ?key= for Gemini even when auth_credentials are set; Claude uses OAuth."""
     cfg = {"providers": {"vertex": {
-        "keys": [{"name": "v", "value": "env.VERTEX_TEST_TOKEN", "models": [], "weight": 1,
-                  "vertex_key_config": {"project_id": "p2", "region": "europe-west4"}}],
+        "keys": [{"name": "v", "value": "env.VERTEX_TEST_API_KEY", "models": [], "weight": 1,
+                  "vertex_key_config": {"project_id": "p2", "region": "europe-west4",
+                                        "auth_credentials": service_account(mock.url + "/token")}}],
         "network_config": {"base_url": mock.url}}}}
-    g = Gateway(tmp_path, cfg, env={"VERTEX_TEST_TOKEN": "ya29.static"})
+    g = Gateway(tmp_path, cfg, env={"VERTEX_TEST_API_KEY": "AQ.static"})
     try:
         r = g.openai().chat.completions.create(model="vertex/gemini-2.0-flash",
                                                messages=[{"role": "user", "content": "hi"}])
+        c = g.openai().chat.completions.create(model=f"vertex/{CLAUDE}", max_tokens=20,
+                                               messages=[{"role": "user", "content": "hi"}])
     finally:
         g.stop()
-    assert r.choices[0].message.content
-    sent = _last(mock, "/v1/projects/p2/locations/europe-west4/publishers/google/models/gemini-2.0-flash"
-                       ":generateContent")
-    assert sent["headers"]["authorization"] == "Bearer ya29.static"
+    assert r.choices[0].message.content and c.choices[0].message.content
+    base = "/v1/projects/p2/locations/europe-west4/publishers"
+    sent = _last(mock, f"{base}/google/models/gemini-2.0-flash:generateContent")
+    assert sent["query"] == "key=AQ.static" and "authorization" not in sent["headers"]
+    sent = _last(mock, f"{base}/anthropic/models/{CLAUDE}:rawPredict")
+    assert sent["headers"]["authorization"].startswith("Bearer mock-vertex-token-") and "query" not in sent
 
 
 def test_token_endpoint_failure_is_an_auth_error(tmp_path: Path, mock: Mock) -> None:

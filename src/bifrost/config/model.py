@@ -47,8 +47,8 @@ class BedrockKeyConfig(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class VertexKeyConfig(msgspec.Struct, frozen=True, kw_only=True):
-    """A key's `vertex_key_config`: the Google Cloud project and region, and a service-account JSON
-    (none: the key's `value` is sent as the bearer token, else Application Default Credentials)."""
+    """A key's `vertex_key_config`: the Google Cloud project and region, and a service-account JSON for
+    OAuth2 (none: Application Default Credentials). The key's `value`, when set, is a Vertex API key."""
 
     project_id: str
     region: str

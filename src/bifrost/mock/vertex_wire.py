@@ -8,8 +8,11 @@ with "anthropic_version": "vertex-2023-10-16" and no model; the model comes from
 POST /v1beta1/projects/{project}/locations/{region}/endpoints/openapi/chat/completions (Model-as-a-Service:
 OpenAI chat, the model as "publisher/model"); POST /v1beta1/projects/{project_number}/locations/{region}/
 endpoints/{id}:generateContent and :streamGenerateContent (a fine-tuned endpoint: the Gemini wire, the project
-given by number). Every call needs
-`Authorization: Bearer <token>` (with --require-key: one of the keys or a token this mock issued).
+given by number). Every call needs a credential, as Vertex does: `Authorization: Bearer <token>` (with
+--require-key: one of the keys or a token this mock issued) or an express-mode API key as the `key` query
+parameter (with --require-key: one of the keys; a wrong one is 400 "API key not valid", as Google answers).
+Claude and Mistral `rawPredict` refuse an API key (401, as Vertex does for partner models); no credential
+at all is 401 UNAUTHENTICATED. The recorded query keeps `key=` so tests can see what the gateway sent.
 
 `POST /token` is a fake Google OAuth2 token endpoint (the service-account JWT-bearer grant): it answers
 {"access_token": "mock-vertex-token-<n>", "expires_in": 3600, "token_type": "Bearer"}. Requests are
@@ -63,13 +66,9 @@ def handle(app: MockApp, conn: HttpProtocol, req: Request) -> None:
         return fail(404, f"Requested entity was not found: {path}")
     if req.method != b"POST":
         return fail(405, f"Method not allowed: {req.method.decode('latin-1')} {path}")
-    auth = (req.header(b"authorization") or b"").strip()
-    if auth[:7].lower() != b"bearer " or not auth[7:].strip():
-        return fail(401, "Request is missing required authentication credential. Expected OAuth 2 access token, "
-                         "login cookie or other valid authentication credential.")
-    token = auth[7:].strip()
-    if app.api_keys is not None and token not in app.api_keys and not token.startswith(b"mock-vertex-token-"):
-        return fail(401, "Request had invalid authentication credentials. Expected OAuth 2 access token.")
+    problem = _credential_problem(app, req, parts)
+    if problem is not None:
+        return fail(*problem)
     try:
         body = _decode(req.body) if req.body else None
     except msgspec.DecodeError:
@@ -95,6 +94,26 @@ def handle(app: MockApp, conn: HttpProtocol, req: Request) -> None:
     except gemini_wire.RequestError as e:
         return fail(400, e.message)
     gemini_wire._answer(app, conn, req, model, action, body, action == "streamGenerateContent")
+
+
+def _credential_problem(app: MockApp, req: Request, parts: list[str]) -> tuple[int, str] | None:
+    """(status, message) when the request lacks a credential Vertex would accept, else None."""
+    api_key = (parse_qs(req.query.decode("latin-1")).get("key") or [""])[0] if req.query else ""
+    auth = (req.header(b"authorization") or b"").strip()
+    if api_key:
+        if len(parts) == 10 and parts[6] == "publishers" and parts[7] in ("anthropic", "mistralai"):
+            return 401, ("API keys are not supported by this API. Expected OAuth2 access token or other "
+                         "authentication credentials that assert a principal.")
+        if app.api_keys is not None and api_key.encode("latin-1") not in app.api_keys:
+            return 400, "API key not valid. Please pass a valid API key."
+        return None
+    if auth[:7].lower() != b"bearer " or not auth[7:].strip():
+        return 401, ("Request is missing required authentication credential. Expected OAuth 2 access token, "
+                     "login cookie or other valid authentication credential.")
+    token = auth[7:].strip()
+    if app.api_keys is not None and token not in app.api_keys and not token.startswith(b"mock-vertex-token-"):
+        return 401, "Request had invalid authentication credentials. Expected OAuth 2 access token."
+    return None
 
 
 def _endpoint(app: MockApp, conn: HttpProtocol, req: Request, parts: list[str], body: Any) -> None:

@@ -73,7 +73,8 @@ class FastHttpClient:
         u = urlsplit(url)
         scheme, host = u.scheme.lower(), u.hostname
         if scheme not in ("http", "https") or not host:
-            raise ValueError(f"unsupported URL {url!r} (expected http:// or https://)")
+            # Without the query: it may carry an API key (Vertex's ?key=).
+            raise ValueError(f"unsupported URL {url.partition('?')[0]!r} (expected http:// or https://)")
         default = 443 if scheme == "https" else 80
         port = u.port or default
         hosthdr = f"[{host}]" if ":" in host else host

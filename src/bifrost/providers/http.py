@@ -49,7 +49,8 @@ def exc_reason(exc: BaseException) -> str:
 
 
 def connection_error(provider: str, url: str, exc: BaseException) -> UpstreamConnectionError:
-    host = url.split("/")[2] if "://" in url else url
+    bare = url.partition("?")[0]  # never the query: it may carry an API key (Vertex's ?key=)
+    host = bare.split("/")[2] if "://" in bare else bare
     return UpstreamConnectionError(
         f"could not reach {provider} at {host}: {exc_reason(exc)}; check "
         f"providers.{provider}.network_config.base_url and that the host is reachable",

@@ -15,10 +15,16 @@ where they go and how they authenticate:
   `publisher/model` ids: `v1beta1/.../endpoints/openapi/chat/completions`; both OpenAI bodies and answers.
 * Numeric model ids (fine-tuned / custom endpoints): `v1beta1/projects/{project_number}/locations/{region}/
   endpoints/{id}:generateContent`, the Gemini body.
-* Auth: `Authorization: Bearer <token>`: an OAuth2 access token minted from the key's `auth_credentials`
-  (a service-account JSON; scope cloud-platform; the token URI is the JSON's `token_uri`) with google-auth in a
-  worker thread and cached until 5 minutes before it expires; with no auth_credentials, the key's `value` is
-  the bearer token; with neither, Application Default Credentials.
+* Auth, as Bifrost's vertex.go does it: a key `value` is a Vertex API key (express mode), sent as the `key`
+  query parameter (`?key=`, or `&key=` after `?alt=sse`) with no Authorization header, for Gemini publisher
+  models (chat, stream, `:predict` embeddings), fine-tuned endpoints (chat, stream) and partner models on the
+  openapi endpoint when streaming. Every other call (Claude and Mistral `rawPredict`, partner models
+  unstreamed, and everything when the key has no value) sends `Authorization: Bearer <token>`: an OAuth2
+  access token minted from the key's `auth_credentials` (a service-account JSON; scope cloud-platform; the
+  token URI is the JSON's `token_uri`) with google-auth in a worker thread and cached until 5 minutes before
+  it expires, or without auth_credentials from Application Default Credentials. The value wins over
+  auth_credentials where an API key is accepted, as in Bifrost. The key never reaches a log or an error
+  message (errors that name a URL drop its query).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import hashlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote_plus
 
 import msgspec
 
@@ -58,6 +65,17 @@ TOKEN_MARGIN_S = 300.0
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 _MISTRAL = compat_spec("mistral") or CompatSpec(name="mistral", base_url="")
+
+
+class _NoADC(Exception):
+    """Application Default Credentials are not available (the caller words the error)."""
+
+
+def with_api_key(url: str, api_key: str | None) -> str:
+    """`url` with `key=<api_key>` appended to its query (escaped as Go's url.QueryEscape does)."""
+    if api_key is None:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}key={quote_plus(api_key)}"
 
 
 def is_anthropic_model(model: str) -> bool:
@@ -120,17 +138,27 @@ class VertexProvider:
 
     # ------------------------------------------------------------------ auth
 
-    async def _headers(self, key: Key | None, extra: dict[str, str] | None) -> dict[str, str]:
+    def api_key(self, key: Key | None, kind: str, op: str) -> str | None:
+        """The key's value when Bifrost sends it as `?key=` for a `kind` model's `op` ("chat", "stream",
+        "embed"); None when the call authenticates with an OAuth2 bearer token instead."""
+        if key is None or not key.value:
+            return None
+        if op == "embed" or kind in (M.GEMINI, M.ENDPOINT) or (op == "stream" and kind == M.OPENAPI):
+            return key.value
+        return None
+
+    async def _headers(self, key: Key | None, extra: dict[str, str] | None, api_key: str | None = None,
+                       model: str = "") -> dict[str, str]:
         h = dict(self._static_headers)
-        h["Authorization"] = "Bearer " + await self.token(key)
+        if api_key is None:
+            h["Authorization"] = "Bearer " + await self.token(key, model)
         if extra:
             h.update(extra)
         return h
 
-    async def token(self, key: Key | None) -> str:
+    async def token(self, key: Key | None, model: str = "") -> str:
+        """An OAuth2 access token from the key's auth_credentials, else Application Default Credentials."""
         vc = self._vertex(key)
-        if not vc.auth_credentials and key is not None and key.value:
-            return key.value
         creds_json = vc.auth_credentials or ""
         ck = hashlib.sha256(creds_json.encode()).hexdigest() if creds_json else "adc"
         hit = self._tokens.get(ck)
@@ -141,10 +169,24 @@ class VertexProvider:
             hit = self._tokens.get(ck)
             if hit is not None and time.monotonic() < hit[1]:
                 return hit[0]
-            token, lifetime = await asyncio.to_thread(self._refresh, ck, creds_json)
+            try:
+                token, lifetime = await asyncio.to_thread(self._refresh, ck, creds_json)
+            except _NoADC as exc:
+                raise self._no_adc(key, model, str(exc)) from None
             margin = min(TOKEN_MARGIN_S, lifetime / 2)
             self._tokens[ck] = (token, time.monotonic() + lifetime - margin)
             return token
+
+    def _no_adc(self, key: Key | None, model: str, reason: str) -> ConfigError:
+        fix = "set vertex_key_config.auth_credentials to a service-account key JSON, or provide ADC"
+        if key is not None and key.value:
+            what = (f"{model or 'this call'} on Vertex AI needs an OAuth2 token (the key's value, a Vertex API key, "
+                    "is sent only for Gemini models, fine-tuned endpoints, embeddings and streamed partner models, "
+                    "as Bifrost does)")
+        else:
+            what = "the key has no value (Vertex API key) and no auth_credentials"
+        return ConfigError(f"provider {self.name!r}: {what}, and Application Default Credentials are not "
+                           f"available: {reason}; {fix}", provider=self.name)
 
     def _refresh(self, ck: str, creds_json: str) -> tuple[str, float]:
         """Blocking (runs in a worker thread): mint an access token with google-auth."""
@@ -168,9 +210,7 @@ class VertexProvider:
                 self._transport = Request(urllib3.PoolManager(timeout=timeout, retries=False))
             creds.refresh(self._transport)
         except google.auth.exceptions.DefaultCredentialsError as exc:
-            raise ConfigError(f"provider {self.name!r}: the key has no auth_credentials and no value, and "
-                              f"Application Default Credentials are not available: {exc}",
-                              provider=self.name) from None
+            raise _NoADC(str(exc)) from None
         except google.auth.exceptions.RefreshError as exc:
             raise BifrostError(f"failed to get a Google OAuth2 access token: {exc}", status=401,
                                type="authentication_error", provider=self.name) from None
@@ -233,6 +273,13 @@ class VertexProvider:
 
     # ------------------------------------------------------------------ Provider protocol
 
+    async def _post(self, req: InferenceRequest, key: Key | None, kind: str, method: str, body: bytes,
+                    op: str = "chat") -> bytes:
+        api_key = self.api_key(key, kind, op)
+        url = with_api_key(self.url(key, req.target.model, method), api_key)
+        return await self.http.request("POST", url, await self._headers(key, req.extra_headers, api_key,
+                                                                          req.target.model), body)
+
     async def send(self, req: InferenceRequest, key: Key | None) -> tuple[bytes, Usage | None]:
         model = req.target.model
         kind = M.family(model)
@@ -246,29 +293,23 @@ class VertexProvider:
                 pbody, n = embeddings_to_predict(body)
             except ValueError as exc:
                 raise RequestError(str(exc), provider=self.name, model=model) from None
-            url = self.url(key, model, "predict")
-            data = await self.http.request("POST", url, await self._headers(key, req.extra_headers), _encode(pbody))
+            data = await self._post(req, key, kind, "predict", _encode(pbody), "embed")
             try:
                 out = _encode(predict_to_embeddings(self._json(data), model, n))
             except ValueError as exc:
                 raise BifrostError(str(exc), provider=self.name) from None
             return out, usage_of(out)
         if kind == M.ANTHROPIC:
-            url = self.url(key, model, "rawPredict")
-            data = await self.http.request("POST", url, await self._headers(key, req.extra_headers),
-                                           await self._anthropic_body(req))
+            data = await self._post(req, key, kind, "rawPredict", await self._anthropic_body(req))
             out = _encode(messages_response_to_chat(self._json(data), model.removeprefix("anthropic/")))
             return out, usage_of(out)
         if kind in (M.MISTRAL, M.OPENAPI):
-            url = self.url(key, model, "rawPredict")
-            payload = _encode(M.openai_chat_body(kind, req.body, model, False))
-            data = await self.http.request("POST", url, await self._headers(key, req.extra_headers), payload)
+            data = await self._post(req, key, kind, "rawPredict", _encode(M.openai_chat_body(kind, req.body, model,
+                                                                                             False)))
             if kind == M.MISTRAL:
                 data = map_finish_reasons(_MISTRAL, data)
             return data, usage_of(data)
-        url = self.url(key, model, "generateContent")
-        data = await self.http.request("POST", url, await self._headers(key, req.extra_headers),
-                                       self._gemini_body(req))
+        data = await self._post(req, key, kind, "generateContent", self._gemini_body(req))
         try:
             out = _encode(generate_response_to_chat(self._json(data), model))
         except GeminiError as exc:
@@ -279,18 +320,20 @@ class VertexProvider:
 
     async def open_stream(self, req: InferenceRequest, key: Key | None) -> AsyncIterator[StreamEvent]:
         model = req.target.model
-        h = await self._headers(key, req.extra_headers)
-        h["Accept"] = "text/event-stream"
         kind = M.family(model)
+        api_key = self.api_key(key, kind, "stream")
+        h = await self._headers(key, req.extra_headers, api_key, model)
+        h["Accept"] = "text/event-stream"
         if kind in (M.MISTRAL, M.OPENAPI):
             payload = _encode(M.openai_chat_body(kind, req.body, model, True))
-            events = await self.http.stream(self.url(key, model, "streamRawPredict"), h, payload)
+            url = with_api_key(self.url(key, model, "streamRawPredict"), api_key)
+            events = await self.http.stream(url, h, payload)
             return mapped_stream(_MISTRAL, events) if kind == M.MISTRAL else events
         if kind == M.ANTHROPIC:
             payload = await self._anthropic_body(req)
             events = await self.http.stream(self.url(key, model, "streamRawPredict"), h, payload)
             return _anthropic_chunks(self.name, events, model.removeprefix("anthropic/"))
-        url = self.url(key, model, "streamGenerateContent") + "?alt=sse"
+        url = with_api_key(self.url(key, model, "streamGenerateContent") + "?alt=sse", api_key)
         events = await self.http.stream(url, h, self._gemini_body(req))
         return _gemini_chunks(self.name, events, model)
 

@@ -201,10 +201,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     else:
         log.info("providers: %s", ", ".join(sorted(cfg.providers)))
 
+    from bifrost.pricing import PricingError
     from bifrost.server.app import AppState
+    from bifrost.server.pricing_setup import load_catalog
     from bifrost.server.run import serve
 
-    return serve(AppState(cfg, app_dir=app_dir), args.host, args.port)
+    try:
+        pricing = load_catalog(cfg, os.environ, app_dir)
+    except PricingError as exc:
+        log.error("%s", exc)
+        return 2
+    return serve(AppState(cfg, app_dir=app_dir, pricing=pricing), args.host, args.port)
 
 
 def _config_invalid(exc: ConfigInvalid) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 
@@ -28,17 +29,43 @@ MEMO_MAX = 8192
 _BEDROCK_GEOS = ("us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca.", "ap.")
 
 
+_F = TypeVar("_F")
+
+
 class PricingError(ValueError):
     """A price file that cannot be used; the message names the file, the problem and the fix."""
 
 
-def _decode_file(data: bytes, where: str) -> CatalogFile:
+def _decode_file(data: bytes, where: str, shape: type[_F]) -> _F:
     try:
-        return msgspec.json.decode(data, type=CatalogFile)
+        return msgspec.json.decode(data, type=shape)
     except msgspec.ValidationError as exc:
+        top = msgspec.json.decode(data)
+        if isinstance(top, dict) and "models" not in top:
+            raise PricingError(f'{where}: no "models" object at the top level; the file must look like '
+                               '{"models": {"openai/gpt-4o": {"input_cost_per_token": 0.0000025}}}') from None
         raise PricingError(f"{where}: {exc}; fix the entry (fields and units are listed in docs/pricing.md)") from None
     except msgspec.DecodeError as exc:
         raise PricingError(f"{where}: not valid JSON ({exc}); fix the syntax") from None
+
+
+class _LooseFile(msgspec.Struct):
+    models: dict[str, msgspec.Raw]
+    metadata: dict[str, object] = msgspec.field(default_factory=dict)
+
+
+def _decode_override(data: bytes, where: str) -> dict[str, Entry]:
+    """Entry by entry, so a problem names the model it is in."""
+    loose = _decode_file(data, where, _LooseFile)
+    out: dict[str, Entry] = {}
+    for name, raw in loose.models.items():
+        try:
+            out[name] = msgspec.json.decode(raw, type=Entry)
+        except msgspec.ValidationError as exc:
+            msg = str(exc).replace("`$.", "`").replace(" - at `$`", "")
+            raise PricingError(f'{where}: models["{name}"]: {msg}; fix the entry (fields and units are '
+                               "listed in docs/pricing.md)") from None
+    return out
 
 
 class Catalog:
@@ -60,7 +87,7 @@ class Catalog:
     def load(cls, override_path: Path | None = None) -> Catalog:
         """The shipped catalog, patched by `override_path` when given (PricingError when it is unusable)."""
         shipped = _decode_file(resources.files("bifrost.pricing").joinpath(SHIPPED).read_bytes(),
-                               "the shipped pricing catalog")
+                               "the shipped pricing catalog", CatalogFile)
         entries = dict(shipped.models)
         if override_path is not None:
             where = f"pricing override file {override_path}"
@@ -69,8 +96,7 @@ class Catalog:
             except OSError as exc:
                 raise PricingError(f"{where}: cannot be read ({exc.strerror or exc}); check the path and its "
                                    "permissions, or unset BIFROST_PRICING_FILE") from None
-            patch = _decode_file(data, where)
-            for name, e in patch.models.items():
+            for name, e in _decode_override(data, where).items():
                 _check_override(where, name, e, entries.get(name))
                 entries[name] = merge(entries.get(name), e)
         return cls(entries, shipped.metadata, override_path)

@@ -79,3 +79,5 @@ class InferenceStream(msgspec.Struct, kw_only=True):
     events: AsyncIterator[StreamEvent]
     # Called once when the consumer stops (completed, failed or client gone).
     fallback_index: int = 0
+    # Set by the engine as the stream's usage arrives (also when the client did not ask for its chunk).
+    usage: Usage | None = None

@@ -52,7 +52,7 @@ class LoggingPlugin:
         rec.retries = ctx.retries
         rec.catalog = self.catalog
         if isinstance(result, InferenceStream):
-            result.events = self._watch(result.events, rec, t0)
+            result.events = self._watch(result.events, rec, t0, result)
             return result
         rec.latency_ms = (time.perf_counter() - t0) * 1000
         if isinstance(result, InferenceResponse):
@@ -64,7 +64,7 @@ class LoggingPlugin:
         return result
 
     async def _watch(self, events: AsyncIterator[StreamEvent], rec: PendingLog,
-                     t0: float) -> AsyncIterator[StreamEvent]:
+                     t0: float, stream: InferenceStream) -> AsyncIterator[StreamEvent]:
         """Pass the stream through, keeping its chunks (or, without content logging, only usage ones)."""
         chunks: list[bytes] = []
         keep_all = rec.content
@@ -83,6 +83,8 @@ class LoggingPlugin:
         finally:
             rec.latency_ms = (time.perf_counter() - t0) * 1000
             rec.chunks = chunks
+            # The engine keeps the usage even when it stripped the usage chunk the client did not ask for.
+            rec.stream_usage = stream.usage
             self.writer.enqueue(rec)
             aclose: Any = getattr(events, "aclose", None)
             if aclose is not None:

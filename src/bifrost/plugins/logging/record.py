@@ -32,7 +32,7 @@ class PendingLog:
     """Everything a row needs, captured cheaply; see `row()`."""
 
     __slots__ = ("id", "parent_id", "ts_us", "req", "provider", "model", "status", "latency_ms", "retries",
-                 "fallback_index", "body", "chunks", "error", "content", "catalog")
+                 "fallback_index", "body", "chunks", "error", "content", "catalog", "stream_usage")
 
     def __init__(self, id: str, parent_id: str | None, ts_us: int, req: InferenceRequest, provider: str,
                  model: str, fallback_index: int, content: bool) -> None:
@@ -51,10 +51,13 @@ class PendingLog:
         self.chunks: list[bytes] | None = None
         self.error: BifrostError | None = None
         self.catalog: Catalog | None = None
+        self.stream_usage: Usage | None = None
 
     def row(self) -> dict[str, Any]:
         req = self.req
         out, usage, stop = _output(req.request_type, self.body, self.chunks)
+        if usage is None and self.stream_usage is not None:
+            usage = _usage_dict(self.stream_usage)
         tokens = _tokens(usage)
         cost = self._cost(tokens, usage is not None)
         del tokens["cache_write_tokens"]  # priced, but not a column
@@ -186,6 +189,15 @@ def _merge_tool_call(tools: dict[int, dict[str, Any]], tc: Any) -> None:
             cur["function"]["name"] += fn["name"]
         if isinstance(fn.get("arguments"), str):
             cur["function"]["arguments"] += fn["arguments"]
+
+
+def _usage_dict(u: Usage) -> dict[str, Any]:
+    """Chat-shaped usage from the engine's neutral Usage (a stream whose usage chunk was stripped)."""
+    return {"prompt_tokens": u.input_tokens, "completion_tokens": u.output_tokens,
+            "total_tokens": u.input_tokens + u.output_tokens,
+            "prompt_tokens_details": {"cached_tokens": u.cached_read_tokens,
+                                      "cache_write_tokens": u.cache_write_tokens},
+            "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens}}
 
 
 def _int(d: Any, *keys: str) -> int:

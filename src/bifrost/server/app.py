@@ -92,10 +92,8 @@ class AppState:
                  pricing: Catalog | None = None) -> None:
         self.config = config
         # Model prices (request logs' cost, budgets). `serve` loads it with the override file first.
-        if pricing is None:
-            pricing = Catalog.load()
-            configure_pricing(pricing, config.providers.values())
-        self.pricing = pricing
+        self.pricing = pricing if pricing is not None else Catalog.load()
+        configure_pricing(self.pricing, config.providers.values())
         # The stores live in the app dir (SQLite) or a database; None (tests): no stores are opened.
         self.app_dir = app_dir
         self.metrics = metrics or GatewayMetrics()

@@ -1,8 +1,9 @@
 """Loading the pricing catalog for a gateway, and teaching it the config's provider names.
 
-`load_catalog` is what `bifrost serve` runs at start (a bad override file stops the start with a
-message naming the file); `configure_pricing` maps custom providers to their base provider's prices
-and Azure deployment names to the models they serve, at start and on each live provider change.
+`load_catalog` is what `bifrost serve` runs first (a bad override file stops the start, before any
+database is touched, with a message naming the file); `configure_pricing` maps custom providers to
+their base provider's prices and Azure deployment names to the models they serve, at start and on
+each live provider change.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ def load_catalog(cfg: GatewayConfig, environ: Mapping[str, str], app_dir: Path |
     source = catalog.metadata.get("source", "the shipped catalog")
     extra = f", overridden by {path}" if path is not None else ""
     log.info("pricing: %d models from %s%s", len(catalog), source, extra)
-    configure_pricing(catalog, cfg.providers.values())
     return catalog
 
 

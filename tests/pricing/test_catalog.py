@@ -171,3 +171,11 @@ def test_lookup_memo_is_bounded() -> None:
     for i in range(mod.MEMO_MAX + 10):
         c.price("openai", f"random-{i}")
     assert len(c._memo) <= mod.MEMO_MAX
+
+
+def test_catalog_json_is_package_data_so_installs_ship_it() -> None:
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    assert "pricing/catalog.json" in pyproject["tool"]["setuptools"]["package-data"]["bifrost"]

@@ -129,6 +129,8 @@ def test_stats_total_cost_is_the_sum_of_logged_costs(gw: Gateway) -> None:
     assert len(known) < len(rows)  # the unpriced row counts as a request but adds no cost
     assert stats["total_cost"] == pytest.approx(sum(known))
     assert stats["total_cost"] > 0
+    raw_path = api(gw, "/api/logs/stats", min_cost="0")  # a cost filter sums the rows, not the rollup
+    assert raw_path["total_cost"] == pytest.approx(sum(known))
     priced = api(gw, min_cost="0.0000000001", limit=1000)["logs"]
     assert {r["id"] for r in priced} == {r["id"] for r in rows if r["cost"]}
     by_cost = api(gw, sort_by="cost", order="desc", min_cost="0", limit=1000)["logs"]

@@ -156,6 +156,16 @@ def test_custom_provider_is_priced_as_its_base_provider() -> None:
     assert c.price("backup", "gpt-4o") == c.price("openai", "gpt-4o")
 
 
+def test_override_can_price_a_custom_provider_apart_from_its_base(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "p.json"
+    path.write_text('{"models": {"backup/gpt-4o": {"input_cost_per_token": 0.000009}}}')
+    c = Catalog.load(path)
+    c.alias_provider("backup", "openai")
+    own = c.price("backup", "gpt-4o")
+    assert own is not None and own.input == 0.000009
+    assert c.price("backup", "gpt-4o-mini") == c.price("openai", "gpt-4o-mini")  # the rest: the base's prices
+
+
 def test_azure_deployment_name_is_priced_as_its_model() -> None:
     c = Catalog.load()
     assert c.price("azure", "prod-chat") is None

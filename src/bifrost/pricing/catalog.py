@@ -95,7 +95,8 @@ class Catalog:
                 data = Path(override_path).read_bytes()
             except OSError as exc:
                 raise PricingError(f"{where}: cannot be read ({exc.strerror or exc}); check the path and its "
-                                   "permissions, or unset BIFROST_PRICING_FILE") from None
+                                   "permissions (set by BIFROST_PRICING_FILE or framework.pricing.pricing_url)"
+                                   ) from None
             for name, e in _decode_override(data, where).items():
                 _check_override(where, name, e, entries.get(name))
                 entries[name] = merge(entries.get(name), e)
@@ -139,8 +140,14 @@ class Catalog:
     def _resolve(self, provider: str, model: str) -> ModelPrice | None:
         if not provider and "/" in model:
             provider, _, model = model.partition("/")
-        provider = self._provider_alias.get(provider, provider)
-        providers = (provider, "vertex") if provider == "gemini" else (provider,)
+        # The provider's own entries (an override can price a custom provider), then its base
+        # provider's; Gemini then tries Vertex, as Bifrost does.
+        providers = [provider]
+        base = self._provider_alias.get(provider)
+        if base is not None:
+            providers.append(base)
+        if providers[-1] == "gemini":
+            providers.append("vertex")
         for p in providers:
             for m in _candidates(p, model, self._model_alias.get((p, model))):
                 hit = self._prices.get((p, m)) or self._prices.get((p, m.lower()))

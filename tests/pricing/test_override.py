@@ -80,6 +80,12 @@ def test_http_pricing_url_is_not_fetched_and_says_so() -> None:
     assert len(warnings) == 1 and "not fetched" in warnings[0] and "shipped" in warnings[0]
 
 
+def test_bifrost_default_datasheet_url_is_not_warned_about() -> None:
+    from bifrost.pricing.settings import BIFROST_DEFAULT_URL
+
+    assert override_path({}, BIFROST_DEFAULT_URL) == (None, [])
+
+
 def test_framework_pricing_is_read_from_config_json() -> None:
     res = parse_config({"framework": {"pricing": {"pricing_url": "file:///srv/p.json", "pricing_sync_interval": 3600}}},
                        {})

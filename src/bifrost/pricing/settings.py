@@ -3,7 +3,8 @@
 Bifrost downloads its price sheet from `pricing_url` and re-syncs it every `pricing_sync_interval`
 seconds. This gateway fetches nothing at run time: a `file://` URL (or a plain path) is read once
 at start as an override file; an http(s) URL is not fetched, a warning says so, and the shipped
-catalog is used. BIFROST_PRICING_FILE, when set, wins over the config.
+catalog is used (Bifrost's own default datasheet URL, which its Helm chart sets, only gets a notice).
+BIFROST_PRICING_FILE, when set, wins over the config.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 ENV = "BIFROST_PRICING_FILE"
+# Bifrost's default (its Helm chart sets it): nothing the user chose, so no warning, only a notice.
+BIFROST_DEFAULT_URL = "https://getbifrost.ai/datasheet"
 
 
 def override_path(environ: Mapping[str, str], pricing_url: str | None,
@@ -24,6 +27,8 @@ def override_path(environ: Mapping[str, str], pricing_url: str | None,
     if not pricing_url:
         return None, []
     u = urlsplit(pricing_url)
+    if pricing_url.rstrip("/") == BIFROST_DEFAULT_URL:
+        return None, []
     if u.scheme in ("http", "https"):
         return None, [f"framework.pricing.pricing_url: {pricing_url} is not fetched (this gateway makes no "
                       "network calls for prices); using the pricing catalog shipped with the package. To use "

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bifrost.config.model import GatewayConfig, ProviderConfig
 from bifrost.pricing import Catalog, override_path
+from bifrost.pricing.settings import BIFROST_DEFAULT_URL
 
 log = logging.getLogger("bifrost.pricing")
 
@@ -23,6 +24,9 @@ def load_catalog(cfg: GatewayConfig, environ: Mapping[str, str], app_dir: Path |
     path, warnings = override_path(environ, cfg.pricing_url, app_dir)
     for w in warnings:
         log.warning("%s", w)
+    if path is None and (cfg.pricing_url or "").rstrip("/") == BIFROST_DEFAULT_URL:
+        log.info("framework.pricing.pricing_url is Bifrost's datasheet; prices are not fetched, the catalog "
+                 "shipped with the package is used (docs/pricing.md)")
     catalog = Catalog.load(path)
     source = catalog.metadata.get("source", "the shipped catalog")
     extra = f", overridden by {path}" if path is not None else ""

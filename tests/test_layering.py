@@ -14,6 +14,7 @@ FORBIDDEN = {
     "engine": {"plugins", "server", "mock", "cli"},
     "plugins": {"server", "mock", "cli"},
     "mock": {"engine", "plugins", "server", "providers", "config"},
+    "pricing": {"providers", "engine", "plugins", "server", "stores", "config", "mock", "cli"},
     "metrics": {"schemas", "providers", "engine", "plugins", "server", "config", "mock"},
 }
 

@@ -15,6 +15,7 @@ from bifrost.config.model import GatewayConfig
 
 if TYPE_CHECKING:
     from bifrost.config.model import GatewayConfig
+    from bifrost.pricing import Catalog
 
 log = logging.getLogger("bifrost")
 
@@ -187,6 +188,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log.warning("%s", w)
     for n in loaded.notices:
         log.info("%s", n)
+    pricing = _pricing(loaded.config, app_dir)
+    if pricing is None:
+        return 2
     # Migrations (or, with --no-migrate, the check that none are pending) come before any store is read.
     err = prepare_stores(loaded.config, app_dir, no_migrate=args.no_migrate)
     if err:
@@ -204,7 +208,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bifrost.server.app import AppState
     from bifrost.server.run import serve
 
-    return serve(AppState(cfg, app_dir=app_dir), args.host, args.port)
+    return serve(AppState(cfg, app_dir=app_dir, pricing=pricing), args.host, args.port)
+
+
+def _pricing(cfg: GatewayConfig, app_dir: Path) -> Catalog | None:
+    """The price catalog with its override file; None (after logging why) when the file is unusable."""
+    from bifrost.pricing import PricingError
+    from bifrost.server.pricing_setup import load_catalog
+
+    try:
+        return load_catalog(cfg, os.environ, app_dir)
+    except PricingError as exc:
+        log.error("%s", exc)
+        return None
 
 
 def _config_invalid(exc: ConfigInvalid) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import msgspec
+import pytest
 
 from bifrost.plugins.logging.record import PendingLog
 from bifrost.schemas.errors import UpstreamError
@@ -71,3 +72,41 @@ def test_a_body_that_is_not_json_still_makes_a_row() -> None:
     row = p.row()
     assert row["output_message"] is None and row["total_tokens"] == 0
     assert row["content_summary"] == "hi"
+
+
+def test_row_cost_prices_the_usage_with_cached_and_cache_write_tokens() -> None:
+    from bifrost.pricing import Catalog
+
+    catalog = Catalog.load()
+    price = catalog.price("openai", "gpt-4o-mini")
+    assert price is not None
+    p = pending()
+    p.catalog = catalog
+    p.body = msgspec.json.encode({"choices": [{"message": {"role": "assistant", "content": "x"}}],
+                                  "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120,
+                                            "prompt_tokens_details": {"cached_tokens": 60, "cache_write_tokens": 10}}})
+    row = p.row()
+    want = 30 * price.input + 60 * price.cache_read + 10 * price.cache_write + 20 * price.output
+    assert row["cost"] == pytest.approx(want)
+    assert "cache_write_tokens" not in row  # priced, but not a column
+
+
+def test_row_cost_is_null_for_an_unpriced_model_and_without_a_catalog() -> None:
+    from bifrost.pricing import Catalog
+
+    p = PendingLog("id-2", None, 1, pending().req, "openai", "my-finetune-nobody-prices", 0, True)
+    p.catalog = Catalog.load()
+    p.body = msgspec.json.encode({"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 5}})
+    assert p.row()["cost"] is None
+    q = pending()
+    q.body = p.body
+    assert q.row()["cost"] is None
+
+
+def test_failed_attempt_without_usage_costs_zero_when_priced() -> None:
+    from bifrost.pricing import Catalog
+
+    p = pending()
+    p.catalog = Catalog.load()
+    p.status, p.error = "error", UpstreamError("boom", status=500, provider="openai")
+    assert p.row()["cost"] == 0.0

@@ -75,7 +75,8 @@ def mixed_rows(n: int = 600) -> list[dict[str, Any]]:
         out.append(row(i, ts, provider=rnd.choice(["openai", "anthropic", "groq"]),
                        model=rnd.choice(["a", "b"]), status=rnd.choice(["success", "success", "error"]),
                        latency=float(rnd.randrange(1, 2000)), total_tokens=rnd.randrange(0, 500),
-                       prompt_tokens=rnd.randrange(0, 100), fallback_index=rnd.choice([0, 0, 1])))
+                       prompt_tokens=rnd.randrange(0, 100), fallback_index=rnd.choice([0, 0, 1]),
+                       cost=rnd.choice([None, 0.0, rnd.randrange(1, 10_000) / 1e6])))
     return out
 
 
@@ -86,7 +87,8 @@ def expected(rows: list[dict[str, Any]], f: LogFilter) -> list[dict[str, Any]]:
                 and (f.start_us is None or r["timestamp"] >= f.start_us)
                 and (f.end_us is None or r["timestamp"] <= f.end_us)
                 and (f.min_latency is None or r["latency"] >= f.min_latency)
-                and (f.max_tokens is None or r["total_tokens"] <= f.max_tokens))
+                and (f.max_tokens is None or r["total_tokens"] <= f.max_tokens)
+                and (f.min_cost is None or (r["cost"] is not None and r["cost"] >= f.min_cost)))
     return sorted((r for r in rows if ok(r)), key=lambda r: (r["timestamp"], r["id"]), reverse=True)
 
 
@@ -100,6 +102,7 @@ FILTERS = [
     LogFilter(start_us=NOW - HOUR_US // 2, end_us=NOW),  # inside one hour: raw rows only
     LogFilter(min_latency=1500.0),
     LogFilter(max_tokens=50, status=["success"]),
+    LogFilter(min_cost=0.005),  # raw rows only (the rollup has no per-row cost)
 ]
 
 
@@ -115,6 +118,7 @@ async def test_totals_and_pages_match_the_rows_for_every_filter(store: LogsStore
     assert t.roots == sum(r["fallback_index"] == 0 for r in want)
     assert t.total_tokens == sum(r["total_tokens"] for r in want)
     assert t.latency_sum == pytest.approx(sum(r["latency"] for r in want))
+    assert t.cost == pytest.approx(sum(r["cost"] or 0.0 for r in want))  # unknown (NULL) costs add nothing
     # Keyset walk: pages of 7 until the end, in (timestamp, id) descending order, no gaps or repeats.
     got: list[str] = []
     after = None

@@ -176,6 +176,8 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
     # The resolved passphrase (from `encryption_key` or BIFROST_ENCRYPTION_KEY); None: plaintext.
     encryption_key: str | None = None
     auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
+    # `framework.pricing.pricing_url`: a local price override (file:// or a path); http(s) is not fetched.
+    pricing_url: str | None = None
     # Raw JSON sections kept for the subsystems that parse them (plugins, governance, ...).
     raw: dict[str, object] = msgspec.field(default_factory=dict)
     version: int = 1

@@ -103,3 +103,20 @@ def auth(r: _Reader, value: Any, env: Mapping[str, str]) -> AuthConfig:
     return AuthConfig(admin_username=user, admin_password=pwd, is_enabled=enabled,
                       disable_auth_on_inference=r.boolean(f"{p}.disable_auth_on_inference",
                                                           obj.get("disable_auth_on_inference"), False))
+
+
+def framework(r: _Reader, value: Any) -> str | None:
+    """`$.framework.pricing`: the price sheet's URL (read once from a file:// URL or path; never fetched)."""
+    obj = r.obj("$.framework", value)
+    if obj is None:
+        return None
+    r.check_keys("$.framework", obj, {"pricing"}, {"pricing"})
+    pricing = r.obj("$.framework.pricing", obj.get("pricing"))
+    if pricing is None:
+        return None
+    r.check_keys("$.framework.pricing", pricing, {"pricing_url", "pricing_sync_interval"},
+                 {"pricing_url", "pricing_sync_interval"})
+    if pricing.get("pricing_sync_interval") is not None:
+        r.notices.append("$.framework.pricing.pricing_sync_interval: prices are read once at start "
+                         "(no network sync); ignored")
+    return r.string("$.framework.pricing.pricing_url", pricing.get("pricing_url")) or None

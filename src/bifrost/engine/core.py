@@ -160,10 +160,9 @@ class Engine:
                     if req.stream:
                         events = await provider.open_stream(req, key)
                         stream_open = True
-                        return InferenceStream(
-                            target=target, fallback_index=ctx.fallback_index,
-                            events=self._stream(events, req, t0, rt),
-                        )
+                        out = InferenceStream(target=target, fallback_index=ctx.fallback_index, events=events)
+                        out.events = self._stream(events, req, t0, rt, out)
+                        return out
                     body, usage = await provider.send(req, key)
                 except BifrostError as exc:
                     exc.provider = exc.provider or target.provider
@@ -193,8 +192,10 @@ class Engine:
                 rt.users -= 1
 
     async def _stream(self, events: AsyncIterator[StreamEvent], req: InferenceRequest,
-                      t0: float, rt: ProviderRuntime) -> AsyncIterator[StreamEvent]:
-        """Pass events through, recording first-token latency and usage; strip a usage chunk we asked for."""
+                      t0: float, rt: ProviderRuntime, out: InferenceStream) -> AsyncIterator[StreamEvent]:
+        """Pass events through, recording first-token latency and usage; strip a usage chunk we asked for.
+
+        The usage is also set on `out.usage`, so plugins see it even when its chunk was stripped."""
         target = req.target
         m = self.metrics
         first = True
@@ -211,7 +212,7 @@ class Engine:
                 if b'"usage"' in d and b'"usage":null' not in d:
                     u = usage_of_event(ev)
                     if u is not None:
-                        usage = u
+                        usage = out.usage = u
                         if strip_usage and _is_usage_only_chunk(d):
                             continue
                 yield ev

@@ -23,11 +23,34 @@ from bifrost.schemas.inference import InferenceRequest, StreamEvent, Usage
 _encode = msgspec.json.encode
 
 
+class _InDetails(msgspec.Struct):
+    cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
+
+
+class _OutDetails(msgspec.Struct):
+    reasoning_tokens: int | None = None
+
+
 class _UsageBlock(msgspec.Struct):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    # Chat names, then Responses names (providers send null for absent details).
+    prompt_tokens_details: _InDetails | None = None
+    completion_tokens_details: _OutDetails | None = None
+    input_tokens_details: _InDetails | None = None
+    output_tokens_details: _OutDetails | None = None
+
+    def to_usage(self) -> Usage:
+        ind = self.prompt_tokens_details or self.input_tokens_details
+        outd = self.completion_tokens_details or self.output_tokens_details
+        return Usage(input_tokens=self.prompt_tokens or self.input_tokens,
+                     output_tokens=self.completion_tokens or self.output_tokens,
+                     cached_read_tokens=(ind.cached_tokens or 0) if ind else 0,
+                     cache_write_tokens=(ind.cache_write_tokens or 0) if ind else 0,
+                     reasoning_tokens=(outd.reasoning_tokens or 0) if outd else 0)
 
 
 class _WithUsage(msgspec.Struct):
@@ -52,7 +75,7 @@ def usage_of(body: bytes) -> Usage | None:
         return None
     if u is None:
         return None
-    return Usage(input_tokens=u.prompt_tokens or u.input_tokens, output_tokens=u.completion_tokens or u.output_tokens)
+    return u.to_usage()
 
 
 def usage_of_event(ev: StreamEvent) -> Usage | None:
@@ -66,7 +89,7 @@ def usage_of_event(ev: StreamEvent) -> Usage | None:
         except msgspec.DecodeError:
             return None
         if r is not None and r.usage is not None:
-            return Usage(input_tokens=r.usage.input_tokens, output_tokens=r.usage.output_tokens)
+            return r.usage.to_usage()
     return usage_of(data)
 
 

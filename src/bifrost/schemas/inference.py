@@ -45,8 +45,14 @@ class InferenceRequest(msgspec.Struct, kw_only=True):
 
 
 class Usage(msgspec.Struct, kw_only=True):
+    """Token counts as OpenAI reports them: input includes cached reads and cache writes, output
+    includes reasoning tokens; the details say how many of each."""
+
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
 
 
 class InferenceResponse(msgspec.Struct, kw_only=True):
@@ -73,3 +79,5 @@ class InferenceStream(msgspec.Struct, kw_only=True):
     events: AsyncIterator[StreamEvent]
     # Called once when the consumer stops (completed, failed or client gone).
     fallback_index: int = 0
+    # Set by the engine as the stream's usage arrives (also when the client did not ask for its chunk).
+    usage: Usage | None = None

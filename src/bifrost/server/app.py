@@ -22,6 +22,7 @@ from bifrost.engine.core import Engine
 from bifrost.engine.pipeline import Plugin
 from bifrost.metrics import GatewayMetrics
 from bifrost.plugins.logging import LoggingPlugin
+from bifrost.pricing import Catalog
 from bifrost.schemas import inference as I
 from bifrost.schemas.errors import BifrostError, RequestError
 from bifrost.server import api, integrations
@@ -38,6 +39,7 @@ from bifrost.server.asgi import (
 from bifrost.server.auth import AdminAuth
 from bifrost.server.inference import handle_inference
 from bifrost.server.models import list_models
+from bifrost.server.pricing_setup import configure_pricing
 from bifrost.stores.base import ConfigStore
 from bifrost.stores.logs import LogsStore, LogWriter, open_logs_store
 from bifrost.stores.logs.retention import retention_loop
@@ -86,8 +88,12 @@ async def ping_stores(state: AppState, timeout: float = HEALTH_PING_TIMEOUT) -> 
 
 class AppState:
     def __init__(self, config: GatewayConfig, plugins: list[Plugin] | None = None,
-                 metrics: GatewayMetrics | None = None, app_dir: Path | None = None) -> None:
+                 metrics: GatewayMetrics | None = None, app_dir: Path | None = None,
+                 pricing: Catalog | None = None) -> None:
         self.config = config
+        # Model prices (request logs' cost, budgets). `serve` loads it with the override file first.
+        self.pricing = pricing if pricing is not None else Catalog.load()
+        configure_pricing(self.pricing, config.providers.values())
         # The stores live in the app dir (SQLite) or a database; None (tests): no stores are opened.
         self.app_dir = app_dir
         self.metrics = metrics or GatewayMetrics()
@@ -98,7 +104,8 @@ class AppState:
         if app_dir is not None and config.logs_store.enabled:
             self.logs_writer = LogWriter(on_drop=self.metrics.logs_dropped, max_pending=_logs_buffer())
             if config.client.enable_logging:
-                plugins.append(LoggingPlugin(self.logs_writer, content=not config.client.disable_content_logging))
+                plugins.append(LoggingPlugin(self.logs_writer, content=not config.client.disable_content_logging,
+                                             catalog=self.pricing))
         self.engine = Engine(config, self.metrics, plugins)
         self.draining = False
         self.max_body = config.client.max_request_body_size_mb * 1024 * 1024

@@ -2,7 +2,8 @@
 
 `pre` notes the attempt's start; `post` captures the outcome and hands it to the `LogWriter`
 (an O(1) append, never a wait). A stream is logged once, when it ends, with the content and usage
-accumulated from its chunks. Turned off by `client.enable_logging: false`; the request and
+accumulated from its chunks. The row's cost is priced from the pricing catalog when the writer
+builds the row, off the request path. Turned off by `client.enable_logging: false`; the request and
 response content are left out with `client.disable_content_logging: true`.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 
 from bifrost.engine.pipeline import RequestContext, Result
 from bifrost.plugins.logging.record import PendingLog
+from bifrost.pricing import Catalog
 from bifrost.schemas.errors import BifrostError, CancelledError
 from bifrost.schemas.inference import InferenceRequest, InferenceResponse, InferenceStream, StreamEvent
 from bifrost.stores.logs.writer import LogWriter
@@ -25,9 +27,11 @@ _KEY = "logging.attempt"
 class LoggingPlugin:
     name = "logging"
 
-    def __init__(self, writer: LogWriter, *, content: bool = True) -> None:
+    def __init__(self, writer: LogWriter, *, content: bool = True, catalog: Catalog | None = None) -> None:
         self.writer = writer
         self.content = content
+        # Prices each row's usage in the writer's task (None: the `cost` column stays NULL).
+        self.catalog = catalog
         # Request ids restart at 1 with each process; a per-process prefix keeps log ids unique.
         self._prefix = os.urandom(4).hex()
 
@@ -46,8 +50,9 @@ class LoggingPlugin:
         rec = PendingLog(base if i == 0 else f"{base}-fb{i}", base if i else None, ts_us, req,
                          target.provider, target.model, i, self.content)
         rec.retries = ctx.retries
+        rec.catalog = self.catalog
         if isinstance(result, InferenceStream):
-            result.events = self._watch(result.events, rec, t0)
+            result.events = self._watch(result.events, rec, t0, result)
             return result
         rec.latency_ms = (time.perf_counter() - t0) * 1000
         if isinstance(result, InferenceResponse):
@@ -59,7 +64,7 @@ class LoggingPlugin:
         return result
 
     async def _watch(self, events: AsyncIterator[StreamEvent], rec: PendingLog,
-                     t0: float) -> AsyncIterator[StreamEvent]:
+                     t0: float, stream: InferenceStream) -> AsyncIterator[StreamEvent]:
         """Pass the stream through, keeping its chunks (or, without content logging, only usage ones)."""
         chunks: list[bytes] = []
         keep_all = rec.content
@@ -78,6 +83,8 @@ class LoggingPlugin:
         finally:
             rec.latency_ms = (time.perf_counter() - t0) * 1000
             rec.chunks = chunks
+            # The engine keeps the usage even when it stripped the usage chunk the client did not ask for.
+            rec.stream_usage = stream.usage
             self.writer.enqueue(rec)
             aclose: Any = getattr(events, "aclose", None)
             if aclose is not None:

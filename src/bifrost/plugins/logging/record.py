@@ -6,12 +6,15 @@ error) on the request path; `row()` does the decoding and encoding later, in the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from bifrost.schemas.errors import BifrostError
-from bifrost.schemas.inference import CHAT, EMBEDDING, RERANK, RESPONSES, TEXT, InferenceRequest
+from bifrost.schemas.inference import CHAT, EMBEDDING, RERANK, RESPONSES, TEXT, InferenceRequest, Usage
+
+if TYPE_CHECKING:
+    from bifrost.pricing import Catalog
 
 _decode = msgspec.json.decode
 _encode = msgspec.json.encode
@@ -29,7 +32,7 @@ class PendingLog:
     """Everything a row needs, captured cheaply; see `row()`."""
 
     __slots__ = ("id", "parent_id", "ts_us", "req", "provider", "model", "status", "latency_ms", "retries",
-                 "fallback_index", "body", "chunks", "error", "content")
+                 "fallback_index", "body", "chunks", "error", "content", "catalog", "stream_usage")
 
     def __init__(self, id: str, parent_id: str | None, ts_us: int, req: InferenceRequest, provider: str,
                  model: str, fallback_index: int, content: bool) -> None:
@@ -47,12 +50,19 @@ class PendingLog:
         self.body: bytes | None = None
         self.chunks: list[bytes] | None = None
         self.error: BifrostError | None = None
+        self.catalog: Catalog | None = None
+        self.stream_usage: Usage | None = None
 
     def row(self) -> dict[str, Any]:
         req = self.req
         out, usage, stop = _output(req.request_type, self.body, self.chunks)
+        if usage is None and self.stream_usage is not None:
+            usage = _usage_dict(self.stream_usage)
         tokens = _tokens(usage)
+        cost = self._cost(tokens, usage is not None)
+        del tokens["cache_write_tokens"]  # priced, but not a column
         row: dict[str, Any] = {
+            "cost": cost,
             "id": self.id, "parent_request_id": self.parent_id, "timestamp": self.ts_us,
             "object_type": OBJECTS.get(req.request_type, req.request_type), "provider": self.provider,
             "model": self.model, "number_of_retries": self.retries, "fallback_index": self.fallback_index,
@@ -72,6 +82,19 @@ class PendingLog:
                 row["output_message"] = _encode(out).decode()
             row["content_summary"] = _summary(inp, out)
         return row
+
+    def _cost(self, tokens: dict[str, int], has_usage: bool) -> float | None:
+        """USD from the catalog; None when there is no catalog or it has no price for the model."""
+        catalog = self.catalog
+        if catalog is None:
+            return None
+        if not has_usage and self.status == "error":
+            # A failed attempt that reported no usage billed nothing (0), if the model is priced at all.
+            return 0.0 if catalog.price(self.provider, self.model) is not None else None
+        usage = Usage(input_tokens=tokens["prompt_tokens"], output_tokens=tokens["completion_tokens"],
+                      cached_read_tokens=tokens["cached_read_tokens"], cache_write_tokens=tokens["cache_write_tokens"],
+                      reasoning_tokens=tokens["reasoning_tokens"]) if has_usage else None
+        return catalog.cost(self.provider, self.model, usage)
 
 
 def _output(rtype: str, body: bytes | None, chunks: list[bytes] | None) -> tuple[Any, dict[str, Any] | None, Any]:
@@ -168,6 +191,15 @@ def _merge_tool_call(tools: dict[int, dict[str, Any]], tc: Any) -> None:
             cur["function"]["arguments"] += fn["arguments"]
 
 
+def _usage_dict(u: Usage) -> dict[str, Any]:
+    """Chat-shaped usage from the engine's neutral Usage (a stream whose usage chunk was stripped)."""
+    return {"prompt_tokens": u.input_tokens, "completion_tokens": u.output_tokens,
+            "total_tokens": u.input_tokens + u.output_tokens,
+            "prompt_tokens_details": {"cached_tokens": u.cached_read_tokens,
+                                      "cache_write_tokens": u.cache_write_tokens},
+            "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens}}
+
+
 def _int(d: Any, *keys: str) -> int:
     for k in keys:
         if not isinstance(d, dict):
@@ -177,10 +209,11 @@ def _int(d: Any, *keys: str) -> int:
 
 
 def _tokens(usage: dict[str, Any] | None) -> dict[str, int]:
-    """The denormalised token columns, from Chat (prompt/completion) or Responses (input/output) usage."""
+    """The denormalised token columns, from Chat (prompt/completion) or Responses (input/output) usage
+    (plus `cache_write_tokens`, which has no column but is priced)."""
     if not usage:
         return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "cached_read_tokens": 0,
-                "reasoning_tokens": 0}
+                "reasoning_tokens": 0, "cache_write_tokens": 0}
     prompt = _int(usage, "prompt_tokens") or _int(usage, "input_tokens")
     completion = _int(usage, "completion_tokens") or _int(usage, "output_tokens")
     return {
@@ -191,6 +224,8 @@ def _tokens(usage: dict[str, Any] | None) -> dict[str, int]:
         or _int(usage, "input_tokens_details", "cached_tokens"),
         "reasoning_tokens": _int(usage, "completion_tokens_details", "reasoning_tokens")
         or _int(usage, "output_tokens_details", "reasoning_tokens"),
+        "cache_write_tokens": _int(usage, "prompt_tokens_details", "cache_write_tokens")
+        or _int(usage, "input_tokens_details", "cache_write_tokens"),
     }
 
 

@@ -15,6 +15,7 @@ from bifrost.config.loader import parse_client, parse_provider
 from bifrost.server.api import config, logs, providers, session
 from bifrost.server.api.common import ApiError, Handler, Routes
 from bifrost.server.auth import AdminAuth, hash_password, verify_password
+from bifrost.server.pricing_setup import configure_pricing
 from bifrost.stores.base import MemoryConfigStore
 
 if TYPE_CHECKING:
@@ -125,6 +126,7 @@ def _apply_stored_provider(state: AppState, name: str, body: dict[str, Any]) -> 
     rt = state.engine.runtimes.get(name)
     if rt is None or rt.config != cfg:
         state.engine.apply_provider(cfg)
+        configure_pricing(state.pricing, [cfg])  # custom provider / Azure deployment names
 
 
 async def _admin(state: AppState) -> AdminAuth:

@@ -1,10 +1,10 @@
 """`/api/logs`, `/api/logs/stats` and `/api/logs/dropped` in Bifrost's query parameters and shapes.
 
 Filters: `providers`, `models`, `status`, `objects` (comma-separated), `start_time` / `end_time`
-(RFC 3339), `min_latency` / `max_latency` (ms), `min_tokens` / `max_tokens`, `content_search`,
-`parent_request_id`. Pages: `limit` (1..1000, default 50) with `offset` as in Bifrost, or with
+(RFC 3339), `min_latency` / `max_latency` (ms), `min_tokens` / `max_tokens`, `min_cost` / `max_cost` (USD),
+`content_search`, `parent_request_id`. Pages: `limit` (1..1000, default 50) with `offset` as in Bifrost, or with
 `cursor` (the previous page's `next_cursor`): keyset pagination that costs the same on page 1 and
-page 100,000. `sort_by` timestamp | latency | tokens, `order` desc | asc.
+page 100,000. `sort_by` timestamp | latency | tokens | cost, `order` desc | asc.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def parse_filter(q: dict[str, str]) -> LogFilter:
         start_us=_time_us(q, "start_time"), end_us=_time_us(q, "end_time"),
         min_latency=_num(q, "min_latency"), max_latency=_num(q, "max_latency"),
         min_tokens=_num(q, "min_tokens", True), max_tokens=_num(q, "max_tokens", True),
+        min_cost=_num(q, "min_cost"), max_cost=_num(q, "max_cost"),
         content_search=q.get("content_search") or None,
     )
 
@@ -83,7 +84,7 @@ def parse_page(q: dict[str, str]) -> Page:
     if offset < 0:
         raise RequestError("offset cannot be negative", param="offset")
     sort_by = q.get("sort_by", "timestamp")
-    if sort_by not in ("timestamp", "latency", "tokens"):
+    if sort_by not in ("timestamp", "latency", "tokens", "cost"):
         sort_by = "timestamp"
     order = "asc" if q.get("order") == "asc" else "desc"
     after = None
@@ -108,6 +109,7 @@ def log_json(row: dict[str, Any]) -> dict[str, Any]:
     out["timestamp"] = out["created_at"] = rfc3339(row["timestamp"])
     out["object"] = out.pop("object_type")
     out["stream"] = bool(row["stream"])
+    out["cost"] = row.get("cost")  # null (not 0) when the pricing catalog has no price for the model
     for col in _JSON_COLUMNS:
         raw = row.get(col)
         if raw:
@@ -127,7 +129,7 @@ def log_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def stats_json(t: Totals) -> dict[str, Any]:
-    """Bifrost's SearchStats (rates in percent, latency in ms; cost is not tracked yet: 0)."""
+    """Bifrost's SearchStats (rates in percent, latency in ms, cost in USD: the sum of the known costs)."""
     return {
         "total_requests": t.requests,
         "success_rate": round(100.0 * t.successes / t.requests, 4) if t.requests else 0.0,
@@ -138,7 +140,7 @@ def stats_json(t: Totals) -> dict[str, Any]:
         "total_prompt_tokens": t.prompt_tokens,
         "total_completion_tokens": t.completion_tokens,
         "total_cached_read_tokens": t.cached_read_tokens,
-        "total_cost": 0.0,
+        "total_cost": round(t.cost, 10),
     }
 
 

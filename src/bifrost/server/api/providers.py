@@ -19,6 +19,7 @@ from bifrost.config.model import ProviderConfig
 from bifrost.server.api.common import ApiError, Routes, json_object, param, send_json
 from bifrost.server.api.secrets import key_out, keys_in
 from bifrost.server.asgi import Receive, Scope, Send
+from bifrost.server.pricing_setup import configure_pricing
 
 if TYPE_CHECKING:
     from bifrost.server.app import AppState
@@ -82,6 +83,7 @@ async def save_provider(state: AppState, name: str, body: dict[str, Any]) -> dic
             k["id"] = str(uuid.uuid4())
     await _store(state).put_provider(name, body)
     state.engine.apply_provider(cfg)
+    configure_pricing(state.pricing, [cfg])  # custom provider / Azure deployment names
     for w in warnings:
         log.warning("provider %s: %s", name, w)
     log.info("provider %s saved and applied", name)

@@ -19,7 +19,8 @@ HOUR_US = 3_600_000_000
 # A filtered count that cannot use the rollup stops here: the page says "10000+" instead of
 # scanning millions of rows to print an exact number nobody pages through.
 COUNT_CAP = 10_000
-SORTS = {"timestamp": logs.c.timestamp, "latency": logs.c.latency, "tokens": logs.c.total_tokens}
+SORTS = {"timestamp": logs.c.timestamp, "latency": logs.c.latency, "tokens": logs.c.total_tokens,
+         "cost": logs.c.cost}
 
 
 class LogFilter(msgspec.Struct, kw_only=True):
@@ -36,6 +37,8 @@ class LogFilter(msgspec.Struct, kw_only=True):
     max_latency: float | None = None
     min_tokens: int | None = None
     max_tokens: int | None = None
+    min_cost: float | None = None
+    max_cost: float | None = None
     content_search: str | None = None
 
     @property
@@ -43,7 +46,8 @@ class LogFilter(msgspec.Struct, kw_only=True):
         """True when the hourly rollup can answer totals (only time, provider, model, status filters)."""
         return not (self.objects or self.parent_request_id or self.min_latency is not None
                     or self.max_latency is not None or self.min_tokens is not None
-                    or self.max_tokens is not None or self.content_search)
+                    or self.max_tokens is not None or self.min_cost is not None
+                    or self.max_cost is not None or self.content_search)
 
 
 class Page(msgspec.Struct, kw_only=True):
@@ -66,6 +70,7 @@ class Totals(msgspec.Struct, kw_only=True):
     completion_tokens: int = 0
     total_tokens: int = 0
     cached_read_tokens: int = 0
+    cost: float = 0.0
 
     def add(self, row: tuple[object, ...]) -> None:
         vals = [v or 0 for v in row]
@@ -79,6 +84,7 @@ class Totals(msgspec.Struct, kw_only=True):
         self.completion_tokens += int(vals[7])  # type: ignore[call-overload]
         self.total_tokens += int(vals[8])  # type: ignore[call-overload]
         self.cached_read_tokens += int(vals[9])  # type: ignore[call-overload]
+        self.cost += float(vals[10])  # type: ignore[arg-type]
 
 
 def encode_cursor(ts_us: int, log_id: str) -> str:
@@ -122,6 +128,10 @@ def conditions(f: LogFilter, start_us: int | None, end_excl_us: int | None) -> l
         out.append(c.total_tokens >= f.min_tokens)
     if f.max_tokens is not None:
         out.append(c.total_tokens <= f.max_tokens)
+    if f.min_cost is not None:
+        out.append(c.cost >= f.min_cost)
+    if f.max_cost is not None:
+        out.append(c.cost <= f.max_cost)
     if f.content_search:
         pattern = "%" + f.content_search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         out.append(c.content_summary.ilike(pattern, escape="\\"))
@@ -168,6 +178,7 @@ def raw_totals_query(f: LogFilter, start_us: int | None, end_excl_us: int | None
         func.sum(c.completion_tokens),
         func.sum(c.total_tokens),
         func.sum(c.cached_read_tokens),
+        func.sum(c.cost),
     ]
     return select(*cols).where(*conditions(f, start_us, end_excl_us))
 
@@ -194,6 +205,7 @@ def rollup_totals_query(f: LogFilter, hour_from: int | None, hour_to: int | None
         func.sum(h.completion_tokens),
         func.sum(h.total_tokens),
         func.sum(h.cached_read_tokens),
+        func.sum(h.cost),
     ]
     return select(*cols).where(*terms)
 

@@ -169,6 +169,8 @@ def _rollup(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             a["latency_count"] += 1
         for k in ("prompt_tokens", "completion_tokens", "total_tokens", "cached_read_tokens"):
             a[k] += r.get(k) or 0
+        a["cost"] += r.get("cost") or 0.0
     for a in acc.values():
         a["latency_sum"] = float(a["latency_sum"])
+        a["cost"] = float(a["cost"])
     return list(acc.values())

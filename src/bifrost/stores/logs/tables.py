@@ -33,6 +33,7 @@ logs = Table(
     Column("total_tokens", Integer, nullable=False, server_default="0"),
     Column("cached_read_tokens", Integer, nullable=False, server_default="0"),
     Column("reasoning_tokens", Integer, nullable=False, server_default="0"),
+    Column("cost", Float, nullable=True),  # USD from the pricing catalog; NULL: the model has no price
     Column("stop_reason", String(50), nullable=True),
     Column("input_history", Text, nullable=True),  # JSON: the request's messages / input / prompt
     Column("output_message", Text, nullable=True),  # JSON: the assistant message (or the output)
@@ -49,6 +50,7 @@ logs = Table(
     # Range filters (min/max latency and tokens), as Bifrost indexes them.
     Index("ix_logs_latency", "latency"),
     Index("ix_logs_total_tokens", "total_tokens"),
+    Index("ix_logs_cost", "cost"),
 )
 
 logs_hourly = Table(
@@ -66,7 +68,8 @@ logs_hourly = Table(
     Column("completion_tokens", BigInteger, nullable=False, server_default="0"),
     Column("total_tokens", BigInteger, nullable=False, server_default="0"),
     Column("cached_read_tokens", BigInteger, nullable=False, server_default="0"),
+    Column("cost", Float, nullable=False, server_default="0"),  # sum of the known costs
 )
 
 ROLLUP_SUMS = ("requests", "roots", "root_successes", "latency_sum", "latency_count", "prompt_tokens",
-               "completion_tokens", "total_tokens", "cached_read_tokens")
+               "completion_tokens", "total_tokens", "cached_read_tokens", "cost")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import msgspec
 
+from bifrost.config.cluster import ClusterConfig
+
 DEFAULT_CONCURRENCY = 1000
 DEFAULT_BUFFER_SIZE = 5000
 DEFAULT_TIMEOUT_S = 30.0
@@ -176,6 +178,7 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
     # The resolved passphrase (from `encryption_key` or BIFROST_ENCRYPTION_KEY); None: plaintext.
     encryption_key: str | None = None
     auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
+    cluster: ClusterConfig = msgspec.field(default_factory=ClusterConfig)
     # Raw JSON sections kept for the subsystems that parse them (plugins, governance, ...).
     raw: dict[str, object] = msgspec.field(default_factory=dict)
     version: int = 1

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cluster_helpers import free_udp_tcp_port, wait_for
 
 from conftest import Gateway, free_port, http
 from pgtemp import PgServer
@@ -21,18 +21,6 @@ from pgtemp import PgServer
 CHANGE_WITHIN = 2.0
 DEAD_WITHIN = 10.0
 ENC_KEY = "cluster-test-encryption-key-0123456789"
-
-
-def free_udp_tcp_port() -> int:
-    for _ in range(50):
-        port = free_port()
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            try:
-                u.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port for TCP and UDP")
 
 
 class Cluster:
@@ -64,15 +52,6 @@ def members(gw: Gateway) -> dict[str, str]:
     status, _, body = http("GET", gw.url + "/api/cluster")
     assert status == 200, body
     return {m["name"]: m["state"] for m in json.loads(body)["members"]}
-
-
-def wait_for(pred: Any, timeout: float, what: str) -> float:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if pred():
-            return time.monotonic() - t0
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout}s: {what}")
 
 
 def gossip_lines(gw: Gateway) -> list[str]:

@@ -71,7 +71,7 @@ class DnsDiscovery:
             try:
                 infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), self.timeout)
             except (OSError, TimeoutError) as exc:
-                errors.append(f"{host}: {exc or f'no answer within {self.timeout:g}s'}")
+                errors.append(f"{host}: {str(exc) or f'no answer within {self.timeout:g}s'}")
                 continue
             for info in infos:
                 addr = join_host_port(str(info[4][0]), port)

@@ -206,7 +206,7 @@ class ClusterNode:
             level = logging.DEBUG if addr in self._unreachable else logging.WARNING
             self._unreachable.add(addr)
             log.log(level, "gossip: peer unreachable at %s (join: %s); retrying every %.0f s", addr,
-                    exc or f"no answer within {timeout:g}s", REDISCOVER_SECONDS)
+                    str(exc) or f"no answer within {timeout:g}s", REDISCOVER_SECONDS)
             return 0
         except kinship.KinshipError as exc:
             log.warning("gossip: joining %s failed: %s", addr, exc)

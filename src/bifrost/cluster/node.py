@@ -138,11 +138,8 @@ class ClusterNode:
         self._spawn(self._events(cluster.events()))
         log.info("gossip: node %s listening on %s (TCP+UDP), region %s; finding peers via %s", self.name,
                  self.address, self.cfg.region, "; ".join(s.describe for s in self.sources) or "nothing")
-        joined = await self._join(seeds)
-        if seeds and not joined:
-            log.warning("gossip: no peer answered yet; this node runs alone and retries every %.0f s",
-                        REDISCOVER_SECONDS)
-        self._spawn(self._rediscover_loop())
+        # Joining waits on peers (up to timeout_seconds each): in the background, so startup and /health do not.
+        self._spawn(self._rediscover_loop(seeds))
 
     async def stop(self, leave_timeout: float = 5.0) -> None:
         cluster, self.cluster = self.cluster, None
@@ -216,7 +213,11 @@ class ClusterNode:
             log.info("gossip: peer at %s answers again", addr)
         return 1 if n else 0
 
-    async def _rediscover_loop(self) -> None:
+    async def _rediscover_loop(self, seeds: list[str]) -> None:
+        joined = await self._join(seeds)
+        if seeds and not joined and self.alive_count() <= 1:
+            log.warning("gossip: no peer answered yet; this node runs alone and retries every %.0f s",
+                        REDISCOVER_SECONDS)
         while True:
             await asyncio.sleep(REDISCOVER_SECONDS)
             try:

@@ -104,6 +104,8 @@ class ClusterNode:
         self._unreachable: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._applying = asyncio.Lock()
+        # First byte of a user message -> handler(sender name, rest); other messages are config notices.
+        self.message_handlers: dict[bytes, Callable[[str, bytes], None]] = {}
 
     # --- lifecycle --------------------------------------------------------------------------------------
 
@@ -259,7 +261,11 @@ class ClusterNode:
             if _seq(m.meta) > self._seen.get((m.name, m.epoch), 0):
                 self._spawn(self._check_gap(m.name, m.epoch, _seq(m.meta)))
         elif isinstance(ev, kinship.UserMessage):
-            await self._notice(ev)
+            handler = self.message_handlers.get(ev.data[:1])
+            if handler is not None:
+                handler(f"{ev.sender.name}/{ev.sender.epoch}", ev.data[1:])
+            else:
+                await self._notice(ev)
         elif isinstance(ev, kinship.NameConflict):
             log.error("gossip: two nodes claim the name %s (%s and %s); give each its own "
                       "BIFROST_CLUSTER_NODE_NAME", m.name, m.addr, ev.other_addr)

@@ -18,6 +18,7 @@ import msgspec
 
 from bifrost import __version__
 from bifrost.cluster import ClusterNode
+from bifrost.cluster.usage import GossipUsage
 from bifrost.config.model import ClientConfig, GatewayConfig
 from bifrost.engine.core import Engine
 from bifrost.engine.pipeline import Plugin
@@ -113,6 +114,8 @@ class AppState:
         self.api_router = api.build_router()
         # Cluster mode (cluster_config.enabled): started after the stores, left first at shutdown.
         self.cluster: ClusterNode | None = None
+        # Budget/rate-limit counters shared through the cluster (governance's UsageBackend shape); None alone.
+        self.cluster_usage: GossipUsage | None = None
         # kind -> reload(name), for config kinds owned outside the server core (see server/cluster_sync.py).
         self.config_reloaders: dict[str, Callable[[str], Awaitable[None]]] = {}
 
@@ -152,6 +155,8 @@ class AppState:
                            encryption_key=self.config.encryption_key)
         await node.start()
         self.cluster = node
+        self.cluster_usage = GossipUsage(node)
+        self.cluster_usage.start()
 
     def _spawn(self, coro: Any) -> None:
         t = asyncio.ensure_future(coro)
@@ -159,6 +164,8 @@ class AppState:
         t.add_done_callback(self._background.discard)
 
     async def shutdown(self) -> None:
+        if self.cluster_usage is not None:
+            await self.cluster_usage.close()
         if self.cluster is not None:  # leave first: peers see "left", not "dead"
             await self.cluster.stop()
         for t in list(self._background):

@@ -11,7 +11,7 @@ TOP_BIFROST = {
     "large_payload_optimization", "scim_config", "access_profiles", "source_of_truth", "server",
 }
 TOP_IMPLEMENTED = {"$schema", "version", "client", "providers", "config_store", "logs_store", "encryption_key",
-                   "auth_config", "source_of_truth", "framework"}
+                   "auth_config", "source_of_truth", "framework", "cluster_config"}
 
 CLIENT_BIFROST = {
     "allow_per_request_content_storage_override", "allow_per_request_raw_override", "allowed_headers",

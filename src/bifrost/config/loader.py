@@ -198,11 +198,14 @@ def parse_config(raw: Any, env: Mapping[str, str], *, source: str = "config.json
     enc = sections.encryption_key(r, raw.get("encryption_key"), env)
     auth = sections.auth(r, raw.get("auth_config"), env)
     pricing_url = sections.framework(r, raw.get("framework"))
+    from bifrost.config.cluster import parse_cluster
+
+    cluster = parse_cluster(r, raw.get("cluster_config"))
     if r.problems:
         raise ConfigInvalid(source, r.problems, r.warnings)
     cfg = GatewayConfig(providers=providers, client=client, version=version, source=source,
                         config_store=config_store, logs_store=logs_store, encryption_key=enc, auth=auth,
-                        pricing_url=pricing_url, raw=raw)
+                        pricing_url=pricing_url, cluster=cluster, raw=raw)
     return LoadResult(config=cfg, warnings=r.warnings, notices=r.notices)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import msgspec
 
+from bifrost.config.cluster import ClusterConfig
+
 DEFAULT_CONCURRENCY = 1000
 DEFAULT_BUFFER_SIZE = 5000
 DEFAULT_TIMEOUT_S = 30.0
@@ -178,6 +180,7 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True):
     auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
     # `framework.pricing.pricing_url`: a local price override (file:// or a path); http(s) is not fetched.
     pricing_url: str | None = None
+    cluster: ClusterConfig = msgspec.field(default_factory=ClusterConfig)
     # Raw JSON sections kept for the subsystems that parse them (plugins, governance, ...).
     raw: dict[str, object] = msgspec.field(default_factory=dict)
     version: int = 1

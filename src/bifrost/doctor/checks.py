@@ -1,4 +1,4 @@
-"""The checks that need no database: config.json, env.VAR references, the app dir, encryption key, cluster.
+"""The checks that need no database: config.json, env.VAR references, the app dir, encryption key.
 
 Each returns `Check` rows; none raises on bad input (a broken set-up is what the doctor is for).
 """
@@ -134,12 +134,3 @@ async def check_key_opens_store(cfg: GatewayConfig, app_dir: Path) -> Check:
                      fix="use the key the store was encrypted with (BIFROST_ENCRYPTION_KEY / Helm "
                          "bifrost.encryptionKeySecret); the message above says whether it is missing or wrong")
     return Check(name=name, status=PASS, detail="opened; stored secrets decrypt with this key")
-
-
-def check_cluster(raw: Mapping[str, Any]) -> Check:
-    cluster = raw.get("cluster_config")
-    if isinstance(cluster, dict) and cluster.get("enabled"):
-        return Check(name="cluster", status=SKIP,
-                     detail="skipped: cluster_config is enabled but cluster checks (peers, gossip port 7946, "
-                            "pod listing) are not in this build")
-    return Check(name="cluster", status=SKIP, detail="skipped: cluster mode not configured")

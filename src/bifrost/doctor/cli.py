@@ -30,6 +30,10 @@ def _doctor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--probe-providers", action="store_true",
                    help="also call each provider key's model-list endpoint")
+    port = os.environ.get("BIFROST_PORT") or os.environ.get("APP_PORT") or "8080"
+    p.add_argument("--port", type=int, default=int(port) if port.isdigit() else 8080,
+                   help="the running gateway's port, for its cluster view (GET /api/cluster); env BIFROST_PORT "
+                        "(or APP_PORT); default 8080")
     p.add_argument("--min-free-mb", type=int, default=512,
                    help="free space in the app dir below which the check fails; default 512")
 

@@ -12,17 +12,17 @@ from pathlib import Path
 from bifrost import __version__
 from bifrost.doctor.checks import (
     check_app_dir,
-    check_cluster,
     check_config,
     check_encryption_key,
     check_env_refs,
     check_key_opens_store,
 )
+from bifrost.doctor.cluster import check_cluster
 from bifrost.doctor.report import SKIP, Check, Report, make_report, render_json, render_table
 
 
 async def run_checks(app_dir: Path, *, env: Mapping[str, str] | None = None, probe: bool = False,
-                     min_free_mb: int = 512, retry_for: float = 0.0) -> Report:
+                     min_free_mb: int = 512, retry_for: float = 0.0, port: int = 8080) -> Report:
     """All checks, in the order the troubleshooting guide walks them."""
     from bifrost.doctor.stores import check_stores, probe_providers
 
@@ -41,7 +41,7 @@ async def run_checks(app_dir: Path, *, env: Mapping[str, str] | None = None, pro
         checks += await probe_providers(loaded.config)
     elif not probe:
         checks.append(Check(name="provider keys", status=SKIP, detail="skipped: add --probe-providers to call them"))
-    checks.append(check_cluster(loaded.config.raw if loaded else {}))
+    checks += await check_cluster(loaded.config if loaded else None, env, port)
     return make_report(__version__, str(app_dir), checks)
 
 
@@ -52,7 +52,8 @@ def report_for_args(args: argparse.Namespace) -> Report:
     for name in ("bifrost.stores", "alembic"):
         logging.getLogger(name).setLevel(logging.ERROR)
     return asyncio.run(run_checks(Path(args.app_dir).resolve(), probe=args.probe_providers,
-                                  min_free_mb=args.min_free_mb, retry_for=retry_for))
+                                  min_free_mb=args.min_free_mb, retry_for=retry_for,
+                                  port=getattr(args, "port", 8080)))
 
 
 def doctor_main(args: argparse.Namespace) -> int:

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 import msgspec
 
 from bifrost import __version__
+from bifrost.cluster import ClusterNode
+from bifrost.cluster.usage import GossipUsage
 from bifrost.config.model import ClientConfig, GatewayConfig
 from bifrost.engine.core import Engine
 from bifrost.engine.pipeline import Plugin
@@ -117,6 +119,12 @@ class AppState:
         self.auth = AdminAuth()
         self.api_lock = asyncio.Lock()  # management API writes are read-modify-write: one at a time
         self.api_router = api.build_router()
+        # Cluster mode (cluster_config.enabled): started after the stores, left first at shutdown.
+        self.cluster: ClusterNode | None = None
+        # Budget/rate-limit counters shared through the cluster (governance's UsageBackend shape); None alone.
+        self.cluster_usage: GossipUsage | None = None
+        # kind -> reload(name), for config kinds owned outside the server core (see server/cluster_sync.py).
+        self.config_reloaders: dict[str, Callable[[str], Awaitable[None]]] = {}
 
     def apply_client(self, client: ClientConfig) -> None:
         """New client settings, live (management API)."""
@@ -137,6 +145,25 @@ class AppState:
             self.logs_writer.start(self.logs_store)
             self._spawn(retention_loop(self.logs_store, self.config.client.log_retention_days))
         self._spawn(self.engine.warm_catalog())
+        if self.config.cluster.enabled and self.app_dir is not None:
+            await self._start_cluster()
+
+    async def _start_cluster(self) -> None:
+        from bifrost.server.cluster_sync import reload_entity
+
+        if self.config.config_store.type != "postgres" or not self.config.config_store.enabled:
+            log.warning("gossip: cluster mode with a %s config store: peers cannot read this node's changes; use "
+                        "a PostgreSQL config store shared by every node (Helm: storage.mode=postgres)",
+                        "SQLite" if self.config.config_store.enabled else "disabled (in-memory)")
+
+        async def on_change(kind: str, name: str) -> None:
+            await reload_entity(self, kind, name)
+        node = ClusterNode(self.config.cluster, on_config_changed=on_change,
+                           encryption_key=self.config.encryption_key)
+        await node.start()
+        self.cluster = node
+        self.cluster_usage = GossipUsage(node)
+        self.cluster_usage.start()
 
     def _spawn(self, coro: Any) -> None:
         t = asyncio.ensure_future(coro)
@@ -144,6 +171,10 @@ class AppState:
         t.add_done_callback(self._background.discard)
 
     async def shutdown(self) -> None:
+        if self.cluster_usage is not None:
+            await self.cluster_usage.close()
+        if self.cluster is not None:  # leave first: peers see "left", not "dead"
+            await self.cluster.stop()
         for t in list(self._background):
             t.cancel()
         await self.engine.close()

@@ -12,7 +12,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from bifrost.config.loader import parse_client, parse_provider
-from bifrost.server.api import config, logs, providers, session
+from bifrost.server.api import cluster, config, logs, providers, session
 from bifrost.server.api.common import ApiError, Handler, Routes
 from bifrost.server.auth import AdminAuth, hash_password, verify_password
 from bifrost.server.pricing_setup import configure_pricing
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from bifrost.server.app import AppState
 
 log = logging.getLogger("bifrost.api")
-_MODULES = (providers, config, session, logs)
+_MODULES = (providers, config, session, logs, cluster)
 
 
 class Router:

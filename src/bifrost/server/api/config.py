@@ -73,11 +73,15 @@ async def update_config(state: AppState, scope: Scope, receive: Receive, send: S
             restart = sorted(k for k, v in client_json(client).items() if old[k] != v and k not in _LIVE)
             await store.put_client_config(merged)
             state.apply_client(client)
+            if state.cluster is not None:
+                state.cluster.broadcast_config_changed("client", "")
             for w in warnings:
                 log.warning("client config: %s", w)
         if new_auth is not None:
             if new_auth.password_hash and new_auth.password_hash != state.auth.password_hash:
                 await store.put_admin(new_auth.username, new_auth.password_hash)
+                if state.cluster is not None:
+                    state.cluster.broadcast_config_changed("auth", "")
             state.auth = new_auth
     out: dict[str, Any] = {"status": "success", "message": "configuration updated successfully"}
     if restart:

@@ -84,6 +84,8 @@ async def save_provider(state: AppState, name: str, body: dict[str, Any]) -> dic
     await _store(state).put_provider(name, body)
     state.engine.apply_provider(cfg)
     configure_pricing(state.pricing, [cfg])  # custom provider / Azure deployment names
+    if state.cluster is not None:
+        state.cluster.broadcast_config_changed("provider", name)
     for w in warnings:
         log.warning("provider %s: %s", name, w)
     log.info("provider %s saved and applied", name)
@@ -138,6 +140,8 @@ async def delete_provider(state: AppState, scope: Scope, receive: Receive, send:
         await _stored(state, name)
         await _store(state).delete_provider(name)
         state.engine.remove_provider(name)
+        if state.cluster is not None:
+            state.cluster.broadcast_config_changed("provider", name)
     log.info("provider %s deleted; requests in flight finish on it", name)
     return await send_json(send, {"name": name})
 

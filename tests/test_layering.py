@@ -13,6 +13,8 @@ FORBIDDEN = {
     "providers": {"engine", "plugins", "server", "mock", "cli"},
     "engine": {"plugins", "server", "mock", "cli"},
     "plugins": {"server", "mock", "cli"},
+    "governance": {"server", "mock", "cli"},
+    "pricing": {"providers", "engine", "plugins", "server", "mock", "cli"},
     "mock": {"engine", "plugins", "server", "providers", "config"},
     "metrics": {"schemas", "providers", "engine", "plugins", "server", "config", "mock"},
 }

@@ -14,6 +14,7 @@ CORE = [
     "src/bifrost/providers/fasthttp.py", "src/bifrost/providers/fasthttp_pool.py",
     "src/bifrost/providers/spec.py", "src/bifrost/providers/base.py", "src/bifrost/cli.py",
     "src/bifrost/stores", "src/bifrost/doctor", "src/bifrost/plugins/logging", "src/bifrost/server/api/logs.py",
+    "src/bifrost/governance", "src/bifrost/server/api/governance.py",
 ]
 
 

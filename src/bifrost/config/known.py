@@ -11,7 +11,7 @@ TOP_BIFROST = {
     "large_payload_optimization", "scim_config", "access_profiles", "source_of_truth", "server",
 }
 TOP_IMPLEMENTED = {"$schema", "version", "client", "providers", "config_store", "logs_store", "encryption_key",
-                   "auth_config", "source_of_truth"}
+                   "auth_config", "source_of_truth", "governance"}
 
 CLIENT_BIFROST = {
     "allow_per_request_content_storage_override", "allow_per_request_raw_override", "allowed_headers",
@@ -27,7 +27,8 @@ CLIENT_BIFROST = {
 CLIENT_IMPLEMENTED = {
     "drop_excess_requests", "initial_pool_size", "max_request_body_size_mb", "allowed_origins",
     "allowed_headers", "prometheus_labels", "enable_logging", "disable_content_logging",
-    "disable_db_pings_in_health", "shutdown_grace_seconds", "log_retention_days",
+    "disable_db_pings_in_health", "shutdown_grace_seconds", "log_retention_days", "enforce_auth_on_inference",
+    "enforce_governance_header",
 }
 
 PROVIDER_BIFROST = {

@@ -248,6 +248,10 @@ def _client(r: _Reader, c: dict[str, Any]) -> ClientConfig:
         shutdown_grace_seconds=r.number(
             f"{p}.shutdown_grace_seconds", c.get("shutdown_grace_seconds"), 55.0, minimum=0, integer=False
         ),
+        enforce_auth_on_inference=(
+            r.boolean(f"{p}.enforce_auth_on_inference", c.get("enforce_auth_on_inference"), False)
+            or r.boolean(f"{p}.enforce_governance_header", c.get("enforce_governance_header"), False)
+        ),
     )
 
 

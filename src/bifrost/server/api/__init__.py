@@ -12,7 +12,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from bifrost.config.loader import parse_client, parse_provider
-from bifrost.server.api import config, logs, providers, session
+from bifrost.governance import service as governance_service
+from bifrost.server.api import config, governance, logs, providers, session
 from bifrost.server.api.common import ApiError, Handler, Routes
 from bifrost.server.auth import AdminAuth, hash_password, verify_password
 from bifrost.stores.base import MemoryConfigStore
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from bifrost.server.app import AppState
 
 log = logging.getLogger("bifrost.api")
-_MODULES = (providers, config, session, logs)
+_MODULES = (providers, config, session, logs, governance)
 
 
 class Router:
@@ -99,6 +100,7 @@ async def bootstrap(state: AppState) -> None:
         else:
             state.apply_client(cfg)
     state.auth = await _admin(state)
+    await governance_service.load(state.governance, raw, store)
 
 
 def _environment_providers(state: AppState) -> dict[str, Any]:

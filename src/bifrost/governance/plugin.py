@@ -133,7 +133,12 @@ class GovernancePlugin:
         if denied is not None:
             return denied
         chain = self.index.chain(vk, req.target.provider)
-        denied = await self._check_limits(chain)
+        try:
+            denied = await self._check_limits(chain)
+        except Exception as exc:  # fail closed: a budget we cannot read is not a budget we may ignore
+            log.warning("governance: usage store error: %s", exc)
+            return _deny(503, "governance_unavailable", f"governance usage store is unreachable ({exc}); "
+                         "check governance.usage_store (e.g. that Redis is up) and retry")
         if denied is not None:
             return denied
         ctx.values[CTX_CHAIN] = chain

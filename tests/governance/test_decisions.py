@@ -132,3 +132,19 @@ def test_token_limit_refuses_after_the_tokens_are_used() -> None:
         assert err.status == 429 and err.type == "token_limited"
         assert err.headers["x-ratelimit-limit-tokens"] == "100"
     asyncio.run(go())
+
+
+def test_an_unreachable_usage_store_fails_closed_with_503() -> None:
+    from bifrost.governance.usage import RedisUsage
+
+    async def go() -> None:
+        from conftest import free_port
+
+        usage = RedisUsage(f"redis://127.0.0.1:{free_port()}/0")
+        try:
+            err = await _call(GovernancePlugin(_index(), usage, None), 1)
+        finally:
+            await usage.close()
+        assert err.status == 503 and err.type == "governance_unavailable"
+        assert "governance.usage_store" in err.message
+    asyncio.run(go())

@@ -10,6 +10,7 @@ from typing import Any
 
 import openai
 import pytest
+
 from conftest import Gateway, Mock, http, openai_provider
 
 VK_CONFIG = "sk-bf-config-key-0001"
@@ -160,9 +161,11 @@ def test_request_rate_limit_is_429_with_retry_after_and_ratelimit_headers(gw: Ga
 def test_token_rate_limit_counts_streamed_usage(gw: Gateway) -> None:
     vk = _vk(gw, rate_limit={"token_max_limit": 5, "token_reset_duration": "1h"})
     client = _client(gw, vk)
+    # The client does not ask for usage: the gateway still counts the usage it asked upstream for.
     stream = client.chat.completions.create(model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
-                                            stream=True, stream_options={"include_usage": True})
-    assert any(c.usage for c in stream)
+                                            stream=True)
+    chunks = list(stream)
+    assert chunks and not any(c.usage for c in chunks)
     with pytest.raises(openai.RateLimitError) as e:
         _chat(gw, vk)
     assert e.value.response.headers["x-ratelimit-limit-tokens"] == "5"

@@ -13,6 +13,7 @@ from typing import Any
 
 import openai
 import pytest
+
 from conftest import Gateway, Mock, http, openai_provider
 
 REDIS_URL = os.environ.get("BIFROST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -165,10 +165,9 @@ class Engine:
                     if req.stream:
                         events = await provider.open_stream(req, key)
                         stream_open = True
-                        return InferenceStream(
-                            target=target, fallback_index=ctx.fallback_index,
-                            events=self._stream(events, req, t0, rt),
-                        )
+                        out = InferenceStream(target=target, fallback_index=ctx.fallback_index, events=events)
+                        out.events = self._stream(events, req, t0, rt, out)
+                        return out
                     body, usage = await provider.send(req, key)
                 except BifrostError as exc:
                     exc.provider = exc.provider or target.provider
@@ -198,7 +197,7 @@ class Engine:
                 rt.users -= 1
 
     async def _stream(self, events: AsyncIterator[StreamEvent], req: InferenceRequest,
-                      t0: float, rt: ProviderRuntime) -> AsyncIterator[StreamEvent]:
+                      t0: float, rt: ProviderRuntime, out: InferenceStream) -> AsyncIterator[StreamEvent]:
         """Pass events through, recording first-token latency and usage; strip a usage chunk we asked for."""
         target = req.target
         m = self.metrics
@@ -216,7 +215,7 @@ class Engine:
                 if b'"usage"' in d and b'"usage":null' not in d:
                     u = usage_of_event(ev)
                     if u is not None:
-                        usage = u
+                        usage = out.usage = u
                         if strip_usage and _is_usage_only_chunk(d):
                             continue
                 yield ev

@@ -208,21 +208,22 @@ class GovernancePlugin:
         if chain is None or isinstance(result, BifrostError):
             return result
         if isinstance(result, InferenceStream):
-            result.events = self._charge_stream(result.events, chain, result.target)
+            result.events = self._charge_stream(result, chain)
             return result
         await self.charge(chain, result.target, result.usage)
         return result
 
-    async def _charge_stream(self, events: AsyncIterator[StreamEvent], chain: Chain,
-                             target: Target) -> AsyncIterator[StreamEvent]:
+    async def _charge_stream(self, stream: InferenceStream, chain: Chain) -> AsyncIterator[StreamEvent]:
+        """Charge once the stream ends, with the usage the engine saw (also when it was not forwarded)."""
+        events = stream.events
         usage: Usage | None = None
         try:
             async for ev in events:
-                if b'"usage"' in ev.data:
+                if stream.usage is None and b'"usage"' in ev.data:
                     usage = usage_of_event(ev) or usage
                 yield ev
         finally:
-            await self.charge(chain, target, usage)
+            await self.charge(chain, stream.target, stream.usage or usage)
 
     async def charge(self, chain: Chain, target: Target, usage: Usage | None) -> None:
         """Add the tokens to the token limits and the cost to every budget in the chain."""

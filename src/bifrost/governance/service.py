@@ -92,13 +92,24 @@ def _file_vk(body: dict[str, Any], i: int, env: Mapping[str, str]) -> dict[str, 
     return {**body, "value": value, "value_hash": hash_vk(str(value))}
 
 
+def vk_mandatory_plugin_setting(raw: Mapping[str, Any]) -> bool:
+    """`plugins: [{"name": "governance", "config": {"is_vk_mandatory": true}}]` (what Bifrost's chart writes)."""
+    plugins = raw.get("plugins")
+    for p in plugins if isinstance(plugins, list) else []:
+        if isinstance(p, dict) and p.get("name") == "governance" and p.get("enabled", True):
+            cfg = p.get("config")
+            return isinstance(cfg, dict) and cfg.get("is_vk_mandatory") is True
+    return False
+
+
 def build_plugin(raw: Mapping[str, Any], *, require_vk: bool, version: int,
                  costs: CostModel | None = None) -> GovernancePlugin:
     """The plugin with an empty index (filled by `load` at start) and the configured usage backend."""
     section = raw.get("governance") if isinstance(raw.get("governance"), dict) else {}
     assert isinstance(section, dict)
     return GovernancePlugin(GovernanceIndex(), usage_backend(section, os.environ),
-                            costs if costs is not None else load_costs(), require_vk=require_vk,
+                            costs if costs is not None else load_costs(),
+                            require_vk=require_vk or vk_mandatory_plugin_setting(raw),
                             deny_empty=version == 2)
 
 

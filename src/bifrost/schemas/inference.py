@@ -71,5 +71,8 @@ class InferenceStream(msgspec.Struct, kw_only=True):
 
     target: Target
     events: AsyncIterator[StreamEvent]
+    # The usage the upstream reported, set by the engine as the stream passes it (even when the usage
+    # chunk is not forwarded to the client), so plugins can charge for it once the stream ends.
+    usage: Usage | None = None
     # Called once when the consumer stops (completed, failed or client gone).
     fallback_index: int = 0

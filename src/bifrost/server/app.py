@@ -122,7 +122,8 @@ class AppState:
         """New client settings, live (management API)."""
         self.config = msgspec.structs.replace(self.config, client=client)
         self.engine.update_client(client)
-        self.governance.require_vk = client.enforce_auth_on_inference
+        self.governance.require_vk = (client.enforce_auth_on_inference
+                                      or governance.vk_mandatory_plugin_setting(self.config.raw))
         self.max_body = client.max_request_body_size_mb * 1024 * 1024
 
     async def startup(self) -> None:

@@ -62,3 +62,10 @@ NETWORK_IMPLEMENTED = {
 }
 
 CUSTOM_IMPLEMENTED = {"base_provider_type", "is_key_less", "allowed_requests", "request_path_overrides"}
+
+GOVERNANCE_BIFROST = {
+    "budgets", "rate_limits", "customers", "teams", "business_units", "virtual_keys", "routing_rules",
+    "pricing_overrides", "auth_config", "model_configs", "providers",
+}
+# usage_store is ours (where budget and rate-limit counters live): see docs/governance.md.
+GOVERNANCE_IMPLEMENTED = {"budgets", "rate_limits", "customers", "teams", "virtual_keys", "usage_store"}

@@ -197,6 +197,9 @@ def parse_config(raw: Any, env: Mapping[str, str], *, source: str = "config.json
     logs_store = sections.store(r, "logs_store", raw.get("logs_store"))
     enc = sections.encryption_key(r, raw.get("encryption_key"), env)
     auth = sections.auth(r, raw.get("auth_config"), env)
+    gov = r.obj("$.governance", raw.get("governance"))
+    if gov:
+        r.check_keys("$.governance", gov, known.GOVERNANCE_IMPLEMENTED, known.GOVERNANCE_BIFROST)
     if r.problems:
         raise ConfigInvalid(source, r.problems, r.warnings)
     cfg = GatewayConfig(providers=providers, client=client, version=version, source=source,

@@ -208,14 +208,14 @@ class GovernancePlugin:
         if chain is None or isinstance(result, BifrostError):
             return result
         if isinstance(result, InferenceStream):
-            result.events = self._charge_stream(result, chain)
+            result.events = self._charge_stream(result.events, result, chain)
             return result
         await self.charge(chain, result.target, result.usage)
         return result
 
-    async def _charge_stream(self, stream: InferenceStream, chain: Chain) -> AsyncIterator[StreamEvent]:
+    async def _charge_stream(self, events: AsyncIterator[StreamEvent], stream: InferenceStream,
+                             chain: Chain) -> AsyncIterator[StreamEvent]:
         """Charge once the stream ends, with the usage the engine saw (also when it was not forwarded)."""
-        events = stream.events
         usage: Usage | None = None
         try:
             async for ev in events:

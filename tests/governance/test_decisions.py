@@ -148,3 +148,20 @@ def test_an_unreachable_usage_store_fails_closed_with_503() -> None:
         assert err.status == 503 and err.type == "governance_unavailable"
         assert "governance.usage_store" in err.message
     asyncio.run(go())
+
+
+def test_a_change_made_on_another_node_is_reloaded_from_the_store() -> None:
+    from bifrost.governance.service import reload_entity
+    from bifrost.stores.base import MemoryConfigStore
+
+    async def go() -> None:
+        store = MemoryConfigStore()
+        p = GovernancePlugin(GovernanceIndex(), LocalUsage(), None)
+        await store.put_governance("virtual_keys", "n", {"id": "n", "name": "n", "value": "sk-bf-n",
+                                                         "value_hash": hash_vk("sk-bf-n")})
+        await reload_entity(p, store, "virtual_keys", "n")
+        assert p.index.by_hash[hash_vk("sk-bf-n")].id == "n"
+        await store.delete_governance("virtual_keys", "n")
+        await reload_entity(p, store, "virtual_keys", "n")
+        assert not p.index.by_hash
+    asyncio.run(go())

@@ -133,8 +133,21 @@ async def load(plugin: GovernancePlugin, raw: Mapping[str, Any], store: Any) -> 
                  len(index.rate_limits))
 
 
+async def reload_entity(plugin: GovernancePlugin, store: Any, kind: str, eid: str) -> None:
+    """Another replica changed `kind`/`eid` (cluster notification `governance.<kind>`): re-read it."""
+    body = (await store.get_governance()).get(kind, {}).get(eid)
+    if body is None:
+        plugin.index.delete(kind, eid)
+        return
+    try:
+        plugin.index.put(kind, {k: v for k, v in body.items() if k != "value"})
+    except GovernanceError as exc:
+        log.error("governance %s %s changed on another node and is invalid here: %s", kind, eid, exc)
+
+
 def new_vk_value() -> str:
     return VK_PREFIX + uuid.uuid4().hex + uuid.uuid4().hex[:16]
 
 
-__all__ = ["GovernanceError", "GovernanceSetupError", "build_plugin", "load", "new_vk_value", "usage_backend"]
+__all__ = ["GovernanceError", "GovernanceSetupError", "build_plugin", "load", "new_vk_value", "reload_entity",
+           "usage_backend", "vk_mandatory_plugin_setting"]

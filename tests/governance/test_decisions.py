@@ -165,3 +165,17 @@ def test_a_change_made_on_another_node_is_reloaded_from_the_store() -> None:
         await reload_entity(p, store, "virtual_keys", "n")
         assert not p.index.by_hash
     asyncio.run(go())
+
+
+def test_a_config_virtual_key_without_a_usable_value_is_skipped_with_the_reason(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from bifrost.governance.service import file_entities
+
+    section = {"virtual_keys": [{"id": "a", "name": "a"}, {"id": "b", "name": "b", "value": "env.SURELY_UNSET_VK"},
+                                {"id": "c", "name": "c", "value": "sk-bf-c"}]}
+    with caplog.at_level("ERROR", logger="bifrost.governance"):
+        got = file_entities(section, {})
+    assert list(got["virtual_keys"]) == ["c"] and got["virtual_keys"]["c"]["value_hash"] == hash_vk("sk-bf-c")
+    text = caplog.text
+    assert "governance.virtual_keys[0].value is required" in text
+    assert "env.SURELY_UNSET_VK is not set" in text

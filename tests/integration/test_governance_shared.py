@@ -96,3 +96,25 @@ def test_virtual_key_authenticates_inference_but_not_the_api_when_admin_auth_is_
         assert s == 200 and json.loads(raw)["count"] == 1
     finally:
         g.stop()
+
+
+def test_key_ids_restrict_which_provider_keys_a_virtual_key_uses(tmp_path: Path) -> None:
+    m = Mock(tmp_path)
+    provider = openai_provider(m)
+    provider["keys"] = [{"name": "k1", "value": "sk-mock-1", "models": [], "weight": 1},
+                        {"name": "k2", "value": "sk-mock-2", "models": [], "weight": 1}]
+    cfg = {"client": {"enable_logging": False}, "config_store": {"enabled": False}, "providers": {"openai": provider},
+           "governance": {"virtual_keys": [
+               {"id": "only-k2", "name": "a", "value": "sk-bf-only-k2",
+                "provider_configs": [{"provider": "openai", "key_ids": ["k2"]}]},
+               {"id": "none", "name": "b", "value": "sk-bf-no-keys",
+                "provider_configs": [{"provider": "openai", "key_ids": ["missing"]}]}]}}
+    g = Gateway(tmp_path, cfg)
+    try:
+        assert [_chat(g, "sk-bf-only-k2") for _ in range(8)] == [200] * 8
+        auths = {r["headers"].get("authorization") for r in m.requests("/v1/chat/completions")}
+        assert auths == {"Bearer sk-mock-2"}
+        assert _chat(g, "sk-bf-no-keys") == 403
+    finally:
+        g.stop()
+        m.stop()

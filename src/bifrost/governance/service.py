@@ -74,7 +74,11 @@ def file_entities(section: Mapping[str, Any], env: Mapping[str, str]) -> dict[st
                 raise GovernanceSetupError(f"governance.{kind}[{i}].id is required")
             body = dict(item)
             if kind == "virtual_keys":
-                body = _file_vk(body, i, env)
+                try:
+                    body = _file_vk(body, i, env)
+                except GovernanceSetupError as exc:  # one unusable key must not stop the gateway
+                    log.error("%s; the virtual key %r is not loaded", exc, body.get("id"))
+                    continue
             out.setdefault(kind, {})[str(body["id"])] = body
     return out
 

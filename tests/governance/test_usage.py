@@ -110,3 +110,11 @@ def test_window_reset_in_counts_down_to_the_boundary() -> None:
     assert 0 < window_reset_in(3600, now=time.time()) <= 3600
 
 
+
+
+def test_batch_read_and_add_match_the_single_counter_calls(backend: str) -> None:
+    async def fn(u: Any) -> None:
+        await u.add_many([("a", 3600, 2.5), ("b", 60, 1.0), ("a", 3600, 0.5)])
+        assert await u.current_many([("a", 3600), ("b", 60), ("c", 60)]) == [3.0, 1.0, 0.0]
+        assert await u.current("a", 3600) == 3.0
+    run(backend, fn)

@@ -222,3 +222,19 @@ def test_enforce_auth_on_inference_requires_a_virtual_key(tmp_path: Path, mock: 
         assert _chat(g, VK_CONFIG).http_response.status_code == 200
     finally:
         g.stop()
+
+
+def test_anthropic_sdk_sends_the_virtual_key_as_x_api_key(gw: Gateway) -> None:
+    import anthropic
+
+    def call(key: str) -> Any:
+        client = anthropic.Anthropic(base_url=gw.url + "/anthropic", api_key=key, max_retries=0)
+        return client.messages.create(model="openai/gpt-4o-mini", max_tokens=16,
+                                      messages=[{"role": "user", "content": "hi"}])
+
+    assert call(VK_CONFIG).content
+    with pytest.raises(anthropic.AuthenticationError):
+        call("sk-bf-unknown-anthropic")
+    client = anthropic.Anthropic(base_url=gw.url + "/anthropic", api_key=VK_CONFIG, max_retries=0)
+    with pytest.raises(anthropic.PermissionDeniedError):  # gpt-4o is not in the key's allowed_models
+        client.messages.create(model="openai/gpt-4o", max_tokens=16, messages=[{"role": "user", "content": "hi"}])

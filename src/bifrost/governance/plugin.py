@@ -169,36 +169,36 @@ class GovernancePlugin:
         return None
 
     async def _check_limits(self, chain: Chain) -> ShortCircuit | None:
-        for rl in chain.rate_limits:
-            denied = await self._check_rate_limit(rl)
-            if denied is not None:
-                return denied
-        for b in chain.budgets:
-            key, window = budget_counter(b)
-            spent = await self.usage.current(key, window)
-            if spent >= b.max_limit:
-                return _deny(402, "budget_exceeded", f"Budget exceeded: budget '{b.id}' has spent "
-                             f"${spent:.6f} of ${b.max_limit:.6f} (resets every {b.reset_duration}); wait for the "
-                             "reset or raise max_limit")
-        return None
-
-    async def _check_rate_limit(self, rl: RateLimit) -> ShortCircuit | None:
-        if rl.token_max_limit is not None:
-            key, window = rl_counter(rl, "t")
-            used = await self.usage.current(key, window)
+        """Rate limits, then budgets (as Bifrost). Token and budget counters are read in one batch."""
+        token_rls = [rl for rl in chain.rate_limits if rl.token_max_limit is not None]
+        counters = [rl_counter(rl, "t") for rl in token_rls] + [budget_counter(b) for b in chain.budgets]
+        if counters:
+            many = getattr(self.usage, "current_many", None)
+            values = await many(counters) if many is not None else [await self.usage.current(k, w)
+                                                                     for k, w in counters]
+        else:
+            values = []
+        for rl, used in zip(token_rls, values, strict=False):
+            assert rl.token_max_limit is not None
             if used >= rl.token_max_limit:
                 reset = math.ceil(window_reset_in(rl.token_window_s))
                 return _deny(429, "token_limited", f"Token limit exceeded: {int(used)}/{rl.token_max_limit} "
                              f"tokens per {rl.token_reset_duration}; retry after {reset}s",
                              _rl_headers("tokens", rl.token_max_limit, 0, reset))
-        if rl.request_max_limit is not None:
-            key, window = rl_counter(rl, "r")
-            ok, used = await self.usage.try_consume(key, 1, rl.request_max_limit, window)
-            if not ok:
-                reset = math.ceil(window_reset_in(rl.request_window_s))
-                return _deny(429, "request_limited", f"Request limit exceeded: {int(used)}/{rl.request_max_limit} "
-                             f"requests per {rl.request_reset_duration}; retry after {reset}s",
-                             _rl_headers("requests", rl.request_max_limit, 0, reset))
+        for rl in chain.rate_limits:
+            if rl.request_max_limit is not None:
+                key, window = rl_counter(rl, "r")
+                ok, n = await self.usage.try_consume(key, 1, rl.request_max_limit, window)
+                if not ok:
+                    reset = math.ceil(window_reset_in(rl.request_window_s))
+                    return _deny(429, "request_limited", f"Request limit exceeded: {int(n)}/{rl.request_max_limit} "
+                                 f"requests per {rl.request_reset_duration}; retry after {reset}s",
+                                 _rl_headers("requests", rl.request_max_limit, 0, reset))
+        for b, spent in zip(chain.budgets, values[len(token_rls):], strict=True):
+            if spent >= b.max_limit:
+                return _deny(402, "budget_exceeded", f"Budget exceeded: budget '{b.id}' has spent "
+                             f"${spent:.6f} of ${b.max_limit:.6f} (resets every {b.reset_duration}); wait for the "
+                             "reset or raise max_limit")
         return None
 
     # --- post -----------------------------------------------------------------------------------
@@ -226,19 +226,24 @@ class GovernancePlugin:
             await self.charge(chain, stream.target, stream.usage or usage)
 
     async def charge(self, chain: Chain, target: Target, usage: Usage | None) -> None:
-        """Add the tokens to the token limits and the cost to every budget in the chain."""
+        """Add the tokens to the token limits and the cost to every budget in the chain (one batch)."""
         try:
-            if usage is not None:
-                tokens = usage.input_tokens + usage.output_tokens
-                for rl in chain.rate_limits:
-                    if rl.token_max_limit is not None and tokens:
-                        key, window = rl_counter(rl, "t")
-                        await self.usage.add(key, tokens, window)
+            items: list[tuple[str, float, float]] = []
+            tokens = usage.input_tokens + usage.output_tokens if usage is not None else 0
+            if tokens:
+                items += [(*rl_counter(rl, "t"), float(tokens)) for rl in chain.rate_limits
+                          if rl.token_max_limit is not None]
             cost = self.costs.cost(target.provider, target.model, usage) if self.costs is not None else None
             if cost:
-                for b in chain.budgets:
-                    key, window = budget_counter(b)
-                    await self.usage.add(key, cost, window)
+                items += [(*budget_counter(b), cost) for b in chain.budgets]
+            if not items:
+                return
+            add_many = getattr(self.usage, "add_many", None)
+            if add_many is not None:
+                await add_many(items)
+            else:
+                for key, window, amount in items:
+                    await self.usage.add(key, amount, window)
         except Exception:  # a counter store outage must not fail a request that already succeeded
             log.exception("governance: could not record usage for virtual key %s", chain.vk.id)
 

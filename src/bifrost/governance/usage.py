@@ -38,6 +38,13 @@ class UsageBackend(Protocol):
     async def current(self, key: str, window_s: float) -> float: ...
 
 
+class BatchUsage(Protocol):
+    """Optional: backends that can read or add several counters at once (one Redis round trip)."""
+
+    async def current_many(self, counters: list[tuple[str, float]]) -> list[float]: ...
+    async def add_many(self, items: list[tuple[str, float, float]]) -> None: ...
+
+
 class LocalUsage:
     """In-process counters. Exact for one replica; several replicas each count their own."""
 
@@ -72,6 +79,13 @@ class LocalUsage:
 
     async def current(self, key: str, window_s: float) -> float:
         return self._counts.get((key, window_s, window_id(window_s)), 0.0)
+
+    async def current_many(self, counters: list[tuple[str, float]]) -> list[float]:
+        return [self._counts.get((k, w, window_id(w)), 0.0) for k, w in counters]
+
+    async def add_many(self, items: list[tuple[str, float, float]]) -> None:
+        for k, w, amount in items:
+            await self.add(k, amount, w)
 
     async def close(self) -> None:
         return None
@@ -129,6 +143,20 @@ class RedisUsage:
     async def current(self, key: str, window_s: float) -> float:
         value = await self._r.get(self._key(key, window_s))
         return float(value) if value is not None else 0.0
+
+    async def current_many(self, counters: list[tuple[str, float]]) -> list[float]:
+        """Several counters in one round trip (MGET)."""
+        values = await self._r.mget([self._key(k, w) for k, w in counters])
+        return [float(v) if v is not None else 0.0 for v in values]
+
+    async def add_many(self, items: list[tuple[str, float, float]]) -> None:
+        """Add to several counters, `(key, window_s, amount)`, in one round trip (INCRBYFLOAT + EXPIRE each)."""
+        pipe = self._r.pipeline(transaction=False)
+        for k, w, amount in items:
+            key = self._key(k, w)
+            pipe.incrbyfloat(key, repr(float(amount)))
+            pipe.expire(key, self._ttl(w))
+        await pipe.execute()
 
     async def ping(self) -> None:
         await self._r.ping()

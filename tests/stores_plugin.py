@@ -54,7 +54,7 @@ def pg_section(db: str) -> dict[str, Any]:
 
 
 CONFIG_TABLES = ("config_keys", "config_providers", "config_client", "config_plugins", "config_admin",
-                 "config_sessions", "config_meta", "bifrost_config_migrations")
+                 "config_sessions", "config_meta", "governance_entities", "bifrost_config_migrations")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

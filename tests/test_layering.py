@@ -13,6 +13,7 @@ FORBIDDEN = {
     "providers": {"engine", "plugins", "server", "mock", "cli"},
     "engine": {"plugins", "server", "mock", "cli"},
     "plugins": {"server", "mock", "cli"},
+    "governance": {"server", "mock", "cli"},
     "mock": {"engine", "plugins", "server", "providers", "config"},
     "pricing": {"providers", "engine", "plugins", "server", "stores", "config", "mock", "cli"},
     "metrics": {"schemas", "providers", "engine", "plugins", "server", "config", "mock"},

@@ -15,6 +15,7 @@ CORE = [
     "src/bifrost/providers/spec.py", "src/bifrost/providers/base.py", "src/bifrost/cli.py",
     "src/bifrost/stores", "src/bifrost/doctor", "src/bifrost/plugins/logging", "src/bifrost/server/api/logs.py",
     "src/bifrost/pricing", "src/bifrost/server/pricing_setup.py",
+    "src/bifrost/governance", "src/bifrost/server/api/governance.py",
 ]
 
 

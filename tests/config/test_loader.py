@@ -266,13 +266,13 @@ def test_unknown_keys_warn_with_path() -> None:
 def test_bifrost_known_but_unimplemented_keys_are_noted() -> None:
     raw = one_provider(send_back_raw_response=True, network_config={"enforce_http2": True})
     raw["config_store"] = {"enabled": False}
-    raw["governance"] = {}
-    raw["client"] = {"enforce_governance_header": True}
+    raw["mcp"] = {}
+    raw["client"] = {"enforce_scim_auth": True}
     raw["providers"]["openai"]["keys"][0]["use_for_batch_api"] = True
     res = parse(raw)
     suffix = ": recognised Bifrost setting, not implemented yet; ignored"
     assert sorted(res.notices) == sorted(p + suffix for p in [
-        "$.governance", "$.client.enforce_governance_header",
+        "$.mcp", "$.client.enforce_scim_auth",
         "$.providers.openai.send_back_raw_response", "$.providers.openai.network_config.enforce_http2",
         "$.providers.openai.keys[0].use_for_batch_api",
     ])

@@ -102,14 +102,14 @@ def test_config_not_an_object(tmp_path: Path) -> None:
 def test_unknown_keys_only_warn(tmp_path: Path, mock: Mock) -> None:
     provider = openai_provider(mock)
     provider["network_config"]["retry_backof_initial"] = 100  # typo
-    cfg = {"providers": {"openai": provider}, "not_a_setting": True, "governance": {}}
+    cfg = {"providers": {"openai": provider}, "not_a_setting": True, "mcp": {}}
     g = Gateway(tmp_path, cfg)
     try:
         warns = messages(g, "warn")
         assert any("$.not_a_setting" in m and "unknown key" in m for m in warns), warns
         assert any("$.providers.openai.network_config.retry_backof_initial" in m for m in warns), warns
         # A real Bifrost setting that is not implemented is a notice, not a warning.
-        assert any("$.governance" in m for m in messages(g, "info"))
+        assert any("$.mcp" in m for m in messages(g, "info"))
         resp = g.openai().chat.completions.create(model="openai/gpt-4o-mini", messages=MSGS)
         assert resp.choices[0].message.content
     finally:

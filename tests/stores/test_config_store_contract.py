@@ -75,7 +75,7 @@ def test_migrations_from_empty_create_the_tables_and_a_rerun_applies_nothing(
         c = cfg(store_section)
         db = await open_database(c.config_store, tmp_path, "config.db")
         try:
-            assert await run_migrations(db, MIGRATIONS, VERSION_TABLE) == ["config_0001"]
+            assert await run_migrations(db, MIGRATIONS, VERSION_TABLE) == ["config_0001", "config_0002"]
             assert await run_migrations(db, MIGRATIONS, VERSION_TABLE) == []
             async with db.engine.connect() as conn:
                 names = set(await conn.run_sync(lambda s: inspect(s).get_table_names()))

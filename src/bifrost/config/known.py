@@ -11,7 +11,7 @@ TOP_BIFROST = {
     "large_payload_optimization", "scim_config", "access_profiles", "source_of_truth", "server",
 }
 TOP_IMPLEMENTED = {"$schema", "version", "client", "providers", "config_store", "logs_store", "encryption_key",
-                   "auth_config", "source_of_truth", "framework", "cluster_config"}
+                   "auth_config", "source_of_truth", "framework", "cluster_config", "governance"}
 
 CLIENT_BIFROST = {
     "allow_per_request_content_storage_override", "allow_per_request_raw_override", "allowed_headers",
@@ -27,7 +27,8 @@ CLIENT_BIFROST = {
 CLIENT_IMPLEMENTED = {
     "drop_excess_requests", "initial_pool_size", "max_request_body_size_mb", "allowed_origins",
     "allowed_headers", "prometheus_labels", "enable_logging", "disable_content_logging",
-    "disable_db_pings_in_health", "shutdown_grace_seconds", "log_retention_days",
+    "disable_db_pings_in_health", "shutdown_grace_seconds", "log_retention_days", "enforce_auth_on_inference",
+    "enforce_governance_header",
 }
 
 PROVIDER_BIFROST = {
@@ -61,3 +62,10 @@ NETWORK_IMPLEMENTED = {
 }
 
 CUSTOM_IMPLEMENTED = {"base_provider_type", "is_key_less", "allowed_requests", "request_path_overrides"}
+
+GOVERNANCE_BIFROST = {
+    "budgets", "rate_limits", "customers", "teams", "business_units", "virtual_keys", "routing_rules",
+    "pricing_overrides", "auth_config", "model_configs", "providers",
+}
+# usage_store is ours (where budget and rate-limit counters live): see docs/governance.md.
+GOVERNANCE_IMPLEMENTED = {"budgets", "rate_limits", "customers", "teams", "virtual_keys", "usage_store"}

@@ -201,6 +201,9 @@ def parse_config(raw: Any, env: Mapping[str, str], *, source: str = "config.json
     from bifrost.config.cluster import parse_cluster
 
     cluster = parse_cluster(r, raw.get("cluster_config"))
+    gov = r.obj("$.governance", raw.get("governance"))
+    if gov:
+        r.check_keys("$.governance", gov, known.GOVERNANCE_IMPLEMENTED, known.GOVERNANCE_BIFROST)
     if r.problems:
         raise ConfigInvalid(source, r.problems, r.warnings)
     cfg = GatewayConfig(providers=providers, client=client, version=version, source=source,
@@ -251,6 +254,10 @@ def _client(r: _Reader, c: dict[str, Any]) -> ClientConfig:
         log_retention_days=int(r.number(f"{p}.log_retention_days", c.get("log_retention_days"), 365, minimum=1)),
         shutdown_grace_seconds=r.number(
             f"{p}.shutdown_grace_seconds", c.get("shutdown_grace_seconds"), 55.0, minimum=0, integer=False
+        ),
+        enforce_auth_on_inference=(
+            r.boolean(f"{p}.enforce_auth_on_inference", c.get("enforce_auth_on_inference"), False)
+            or r.boolean(f"{p}.enforce_governance_header", c.get("enforce_governance_header"), False)
         ),
     )
 

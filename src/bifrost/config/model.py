@@ -136,6 +136,8 @@ class ClientConfig(msgspec.Struct, frozen=True, kw_only=True):
     log_retention_days: int = 365
     # Seconds that in-flight requests and streams get to finish after SIGTERM.
     shutdown_grace_seconds: float = 55.0
+    # Inference needs a virtual key (enforce_governance_header is Bifrost's older name for it).
+    enforce_auth_on_inference: bool = False
 
 
 class PostgresConfig(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import msgspec
@@ -39,6 +39,8 @@ from bifrost.schemas.inference import (
 )
 
 log = logging.getLogger("bifrost.engine")
+# ctx.values key: provider key names or ids a request is restricted to (a virtual key's key_ids).
+INCLUDE_KEYS = "bf_include_keys"
 
 
 class ProviderRuntime:
@@ -73,6 +75,8 @@ class Engine:
         # Replaced provider clients waiting for their last request to finish before closing.
         self._retiring: set[asyncio.Task[None]] = set()
         self._closing: list[Provider] = []
+        # Set by governance: (virtual key, bare model, configured providers) -> (target, fallbacks) or None.
+        self.route_hook: Callable[[str, str, set[str]], tuple[Target, list[Target]] | None] | None = None
 
     # --- the journey -------------------------------------------------------------------------
 
@@ -146,7 +150,8 @@ class Engine:
             kind = req.request_type + (" streaming" if req.stream else "")
             raise RequestError(f"provider {target.provider!r} does not support {kind} requests",
                                provider=target.provider, model=target.model, type="unsupported_operation")
-        key = rt.keys.select(target.model) if (rt.config.keys or not provider.keyless) else None
+        only = ctx.values.get(INCLUDE_KEYS)
+        key = rt.keys.select(target.model, only) if (rt.config.keys or not provider.keyless) else None
         await rt.queue.acquire(self.client.drop_excess_requests)
         m = self.metrics
         m.active(target.provider, 1)
@@ -178,7 +183,7 @@ class Engine:
                     log.debug("retrying %s after %s (attempt %d, %.3fs)", target, exc.status, attempt, delay)
                     await asyncio.sleep(delay)
                     if rt.config.keys:
-                        key = rt.keys.select(target.model)
+                        key = rt.keys.select(target.model, only)
                     continue
                 elapsed = time.perf_counter() - t0
                 m.upstream_done(target.provider, target.model, elapsed, True, "",

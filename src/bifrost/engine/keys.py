@@ -50,8 +50,10 @@ class KeySelector:
             self._cache[model] = entry
         return entry
 
-    def select(self, model: str) -> Key:
+    def select(self, model: str, only: frozenset[str] | None = None) -> Key:
         keys, cum, total = self._eligible(model)
+        if only is not None:
+            return self._select_only(model, keys, only)
         if len(keys) == 1:
             return keys[0]
         r = self._rand.random() * total
@@ -59,3 +61,22 @@ class KeySelector:
             if r < c:
                 return k
         return keys[-1]
+
+    def _select_only(self, model: str, keys: tuple[Key, ...], only: frozenset[str]) -> Key:
+        """Only the keys a virtual key allows (by name or id), weighted as usual."""
+        allowed = [k for k in keys if k.name in only or getattr(k, "id", None) in only]
+        if not allowed:
+            raise RequestError(
+                f"no key of provider {self.provider!r} that this virtual key may use supports model {model!r}; "
+                "add a key's name or id to the virtual key's provider_configs[].key_ids (or use [\"*\"])",
+                status=403, provider=self.provider, model=model, type="key_blocked",
+            )
+        weights = [max(k.weight, 0.0) for k in allowed]
+        if sum(weights) <= 0:
+            weights = [1.0] * len(allowed)
+        r = self._rand.random() * sum(weights)
+        for k, w in zip(allowed, weights, strict=True):
+            r -= w
+            if r < 0:
+                return k
+        return allowed[-1]

@@ -77,7 +77,7 @@ class InferenceStream(msgspec.Struct, kw_only=True):
 
     target: Target
     events: AsyncIterator[StreamEvent]
-    # Called once when the consumer stops (completed, failed or client gone).
-    fallback_index: int = 0
-    # Set by the engine as the stream's usage arrives (also when the client did not ask for its chunk).
+    # The usage the upstream reported, set by the engine as the stream passes it (even when the usage
+    # chunk is not forwarded to the client), so plugins can charge for it once the stream ends.
     usage: Usage | None = None
+    fallback_index: int = 0

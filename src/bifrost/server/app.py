@@ -22,6 +22,8 @@ from bifrost.cluster.usage import GossipUsage
 from bifrost.config.model import ClientConfig, GatewayConfig
 from bifrost.engine.core import Engine
 from bifrost.engine.pipeline import Plugin
+from bifrost.governance import service as governance
+from bifrost.governance.plugin import GovernancePlugin, vk_from_headers
 from bifrost.metrics import GatewayMetrics
 from bifrost.plugins.logging import LoggingPlugin
 from bifrost.pricing import Catalog
@@ -100,6 +102,11 @@ class AppState:
         self.app_dir = app_dir
         self.metrics = metrics or GatewayMetrics()
         plugins = list(plugins or [])
+        # Governance runs first (as Bifrost's): a refused request never reaches the other plugins.
+        self.governance: GovernancePlugin = governance.build_plugin(
+            config.raw, require_vk=config.client.enforce_auth_on_inference, version=config.version,
+            costs=self.pricing)
+        plugins.insert(0, self.governance)
         # The logs store opens at startup (app_dir given: a real server); until then the writer buffers.
         self.logs_store: LogsStore | None = None
         self.logs_writer: LogWriter | None = None
@@ -109,6 +116,7 @@ class AppState:
                 plugins.append(LoggingPlugin(self.logs_writer, content=not config.client.disable_content_logging,
                                              catalog=self.pricing))
         self.engine = Engine(config, self.metrics, plugins)
+        self.engine.route_hook = self.governance.route
         self.draining = False
         self.max_body = config.client.max_request_body_size_mb * 1024 * 1024
         self.started_at = time.time()
@@ -130,6 +138,8 @@ class AppState:
         """New client settings, live (management API)."""
         self.config = msgspec.structs.replace(self.config, client=client)
         self.engine.update_client(client)
+        self.governance.require_vk = (client.enforce_auth_on_inference
+                                      or governance.vk_mandatory_plugin_setting(self.config.raw))
         self.max_body = client.max_request_body_size_mb * 1024 * 1024
 
     async def startup(self) -> None:
@@ -164,6 +174,12 @@ class AppState:
         self.cluster = node
         self.cluster_usage = GossipUsage(node)
         self.cluster_usage.start()
+        from bifrost.governance.usage import LocalUsage
+
+        if isinstance(self.governance.usage, LocalUsage):
+            # No Redis usage store: budgets and rate limits are shared over gossip (bound in docs/cluster.md).
+            self.governance.usage = self.cluster_usage
+            log.info("gossip: governance budget and rate-limit usage is shared across the cluster")
 
     def _spawn(self, coro: Any) -> None:
         t = asyncio.ensure_future(coro)
@@ -178,6 +194,9 @@ class AppState:
         for t in list(self._background):
             t.cancel()
         await self.engine.close()
+        close = getattr(self.governance.usage, "close", None)  # the protocol does not require it
+        if close is not None:
+            await close()
         if self.config_store is not None:
             await self.config_store.close()
         if self.logs_writer is not None:
@@ -240,7 +259,7 @@ def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[No
         if extra:
             send = _with_headers(send, extra)
         try:
-            if state.auth.protects(path, method):
+            if state.auth.protects(path, method) and not _inference_with_vk(path, scope):
                 route = "unauthenticated"  # never label metrics with a path nobody was allowed to call
                 await state.auth.authenticate(scope, state.config_store)
                 route = path
@@ -339,6 +358,11 @@ def create_app(state: AppState) -> Callable[[Scope, Receive, Send], Awaitable[No
 async def _method_not_allowed(send: Send, path: str, allowed: str) -> int:
     err = RequestError(f"method not allowed on {path}; use {allowed}", status=405, type="method_not_allowed")
     return await send_error(send, err, [(b"allow", allowed.encode())])
+
+
+def _inference_with_vk(path: str, scope: Scope) -> bool:
+    """A virtual key authenticates inference (the governance plugin checks it), not /api or /metrics."""
+    return not (path.startswith("/api/") or path == "/metrics") and vk_from_headers(scope["headers"]) is not None
 
 
 def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:

@@ -10,6 +10,7 @@ import msgspec
 
 from bifrost.engine.core import Engine
 from bifrost.engine.pipeline import RequestContext
+from bifrost.governance.plugin import CTX_VK, vk_from_headers
 from bifrost.schemas import inference as I
 from bifrost.schemas.errors import BifrostError, RequestError
 from bifrost.schemas.inference import InferenceRequest, InferenceStream, StreamEvent, Target
@@ -36,7 +37,8 @@ NAMES = {I.CHAT: "chat completion", I.TEXT: "text completion", I.EMBEDDING: "emb
 DONE = b"data: [DONE]\n\n"
 
 
-def parse_request(engine: Engine, request_type: str, raw: bytes, scope: Scope) -> InferenceRequest:
+def parse_request(engine: Engine, request_type: str, raw: bytes, scope: Scope,
+                  ctx: RequestContext | None = None) -> InferenceRequest:
     """Validate the body enough to route it; every problem names the field and the fix."""
     try:
         body = _decode(raw)
@@ -51,8 +53,13 @@ def parse_request(engine: Engine, request_type: str, raw: bytes, scope: Scope) -
         if not isinstance(value, types):
             raise RequestError(f"{field} must be {desc}", param=field)
     model = body.pop("model", None)
-    target = engine.resolve(model)
     fallbacks = _fallbacks(engine, body.pop("fallbacks", None))
+    routed = _vk_route(engine, model, ctx)
+    if routed is not None:
+        target, more = routed
+        fallbacks = fallbacks or more
+    else:
+        target = engine.resolve(model)
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise RequestError("stream must be true or false", param="stream")
@@ -65,6 +72,17 @@ def parse_request(engine: Engine, request_type: str, raw: bytes, scope: Scope) -
         request_type=request_type, target=target, body=body, stream=stream, fallbacks=fallbacks,
         extra_headers=_forwarded_headers(scope), model_requested=model, client_wants_usage=wants_usage,
     )
+
+
+def _vk_route(engine: Engine, model: Any, ctx: RequestContext | None) -> tuple[Target, list[Target]] | None:
+    """A bare model with a virtual key whose provider configs carry weights: the key picks the provider."""
+    vk = ctx.values.get(CTX_VK) if ctx is not None else None
+    if vk is None or engine.route_hook is None or not isinstance(model, str) or not model:
+        return None
+    prefix, sep, _ = model.partition("/")
+    if sep and prefix in engine.runtimes:
+        return None
+    return engine.route_hook(vk, model, set(engine.runtimes))
 
 
 def _fallbacks(engine: Engine, value: Any) -> list[Target]:
@@ -107,14 +125,18 @@ def splice(obj: bytes, extra: bytes) -> bytes:
 
 
 def new_context(scope: Scope) -> RequestContext:
-    return RequestContext(request_id=f"req-{next(_ids)}")
+    ctx = RequestContext(request_id=f"req-{next(_ids)}")
+    vk = vk_from_headers(scope["headers"])
+    if vk is not None:
+        ctx.values[CTX_VK] = vk
+    return ctx
 
 
 async def handle_inference(engine: Engine, request_type: str, raw: bytes, scope: Scope,
                            receive: Receive, send: Send) -> int:
     """Serve one inference request; returns the HTTP status sent. Errors raise BifrostError."""
-    req = parse_request(engine, request_type, raw, scope)
     ctx = new_context(scope)
+    req = parse_request(engine, request_type, raw, scope, ctx)
     result = await engine.handle(req, ctx)
     if isinstance(result, InferenceStream):
         await stream_sse(send, receive, _sse_chunks(req, result), on_error=_sse_error)

@@ -40,6 +40,12 @@ class ConfigStore(Protocol):
     async def get_session(self, token_hash: str) -> Session | None: ...
     async def delete_session(self, token_hash: str) -> None: ...
 
+    # Governance entities by kind and id, in Bifrost's JSON shapes; a virtual key's plaintext `value`
+    # is never kept as such (see stores/config/governance.py).
+    async def get_governance(self) -> dict[str, dict[str, dict[str, Any]]]: ...
+    async def put_governance(self, kind: str, eid: str, body: dict[str, Any]) -> None: ...
+    async def delete_governance(self, kind: str, eid: str) -> bool: ...
+
     async def ping(self) -> None: ...
     async def close(self) -> None: ...
 
@@ -53,6 +59,7 @@ class MemoryConfigStore:
         self.plugins: dict[str, dict[str, Any]] = {}
         self.admin: tuple[str, str] | None = None
         self.sessions: dict[str, Session] = {}
+        self.governance: dict[str, dict[str, dict[str, Any]]] = {}
 
     async def get_providers(self) -> dict[str, dict[str, Any]]:
         return dict(self.providers)
@@ -89,6 +96,17 @@ class MemoryConfigStore:
 
     async def delete_session(self, token_hash: str) -> None:
         self.sessions.pop(token_hash, None)
+
+    async def get_governance(self) -> dict[str, dict[str, dict[str, Any]]]:
+        return {k: dict(v) for k, v in self.governance.items()}
+
+    async def put_governance(self, kind: str, eid: str, body: dict[str, Any]) -> None:
+        if kind == "virtual_keys":  # as the SQL store without a key: the plaintext value is not kept
+            body = {k: v for k, v in body.items() if k != "value"}
+        self.governance.setdefault(kind, {})[eid] = body
+
+    async def delete_governance(self, kind: str, eid: str) -> bool:
+        return self.governance.get(kind, {}).pop(eid, None) is not None
 
     async def ping(self) -> None:
         return None

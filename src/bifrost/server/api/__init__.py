@@ -12,7 +12,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from bifrost.config.loader import parse_client, parse_provider
-from bifrost.server.api import cluster, config, logs, providers, session
+from bifrost.governance import service as governance_service
+from bifrost.server.api import cluster, config, governance, logs, providers, session
 from bifrost.server.api.common import ApiError, Handler, Routes
 from bifrost.server.auth import AdminAuth, hash_password, verify_password
 from bifrost.server.pricing_setup import configure_pricing
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from bifrost.server.app import AppState
 
 log = logging.getLogger("bifrost.api")
-_MODULES = (providers, config, session, logs, cluster)
+_MODULES = (providers, config, session, logs, cluster, governance)
 
 
 class Router:
@@ -100,6 +101,7 @@ async def bootstrap(state: AppState) -> None:
         else:
             state.apply_client(cfg)
     state.auth = await _admin(state)
+    await governance_service.load(state.governance, raw, store)
 
 
 def _environment_providers(state: AppState) -> dict[str, Any]:

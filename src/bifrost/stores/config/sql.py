@@ -19,6 +19,7 @@ from sqlalchemy.sql.schema import Table
 
 from bifrost.stores.base import Session
 from bifrost.stores.config import tables as T
+from bifrost.stores.config.governance import GovernanceSqlMixin
 from bifrost.stores.config.secrets import is_literal, transform_key_body, transform_value
 from bifrost.stores.db import Database
 from bifrost.stores.encryption import Encryptor
@@ -34,7 +35,7 @@ def _dumps(obj: Any) -> str:
     return _enc.encode(obj).decode()
 
 
-class SqlConfigStore:
+class SqlConfigStore(GovernanceSqlMixin):
     """The config store in a SQL database. `enc` encrypts secrets (pass-through without a key)."""
 
     def __init__(self, db: Database, enc: Encryptor) -> None:

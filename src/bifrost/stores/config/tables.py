@@ -72,3 +72,13 @@ sessions = Table(
 )
 
 ENCRYPTABLE = (keys, plugins)
+
+governance = Table(
+    "governance_entities", metadata,
+    Column("kind", String(32), primary_key=True),  # budgets | rate_limits | customers | teams | virtual_keys
+    Column("id", String(255), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("value_hash", String(64), nullable=True, index=True),  # virtual keys: SHA-256 of the value
+    Column("encryption_status", String(16), nullable=False, server_default=PLAIN),
+    Column("updated_at", Float, nullable=False),
+)

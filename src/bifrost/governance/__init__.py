@@ -1,0 +1,1 @@
+"""Governance: virtual keys, budgets and rate limits (Bifrost's governance plugin)."""

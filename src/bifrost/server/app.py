@@ -133,6 +133,31 @@ class AppState:
         self.cluster_usage: GossipUsage | None = None
         # kind -> reload(name), for config kinds owned outside the server core (see server/cluster_sync.py).
         self.config_reloaders: dict[str, Callable[[str], Awaitable[None]]] = {}
+        self._register_governance_reloaders()
+
+    def _register_governance_reloaders(self) -> None:
+        """A peer's `governance.<kind>` notice re-reads that entity from the shared store; a missed notice
+        (a resync) rebuilds the whole index once."""
+        from bifrost.governance.index import KINDS, GovernanceIndex
+        from bifrost.governance.service import reload_entity
+
+        async def reload_all() -> None:
+            if self.config_store is not None:
+                index = GovernanceIndex()
+                index.load(await self.config_store.get_governance())
+                self.governance.index = index
+
+        def reloader(kind: str) -> Callable[[str], Awaitable[None]]:
+            async def reload(eid: str) -> None:
+                if eid in ("", "*"):  # cluster_sync passes a resync ("*" kind) with an empty name
+                    if kind == KINDS[0]:  # every kind is called for "*": rebuild once
+                        await reload_all()
+                elif self.config_store is not None:
+                    await reload_entity(self.governance, self.config_store, kind, eid)
+            return reload
+
+        for kind in KINDS:
+            self.config_reloaders[f"governance.{kind}"] = reloader(kind)
 
     def apply_client(self, client: ClientConfig) -> None:
         """New client settings, live (management API)."""

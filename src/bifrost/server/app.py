@@ -11,6 +11,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -168,6 +169,8 @@ class AppState:
 
         async def on_change(kind: str, name: str) -> None:
             await reload_entity(self, kind, name)
+        for kind in governance.notice_kinds():  # virtual keys, budgets, ... written through a peer's API
+            self.config_reloaders[kind] = partial(self._reload_governance, kind.removeprefix("governance."))
         node = ClusterNode(self.config.cluster, on_config_changed=on_change,
                            encryption_key=self.config.encryption_key)
         await node.start()
@@ -180,6 +183,14 @@ class AppState:
             # No Redis usage store: budgets and rate limits are shared over gossip (bound in docs/cluster.md).
             self.governance.usage = self.cluster_usage
             log.info("gossip: governance budget and rate-limit usage is shared across the cluster")
+
+    async def _reload_governance(self, kind: str, eid: str) -> None:
+        if self.config_store is None:
+            return
+        if eid == "*":
+            await governance.reload_all(self.governance, self.config_store)
+        else:
+            await governance.reload_entity(self.governance, self.config_store, kind, eid)
 
     def _spawn(self, coro: Any) -> None:
         t = asyncio.ensure_future(coro)

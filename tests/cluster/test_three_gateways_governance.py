@@ -156,10 +156,13 @@ def test_request_rate_limit_holds_across_three_gateways_within_the_gossip_bound(
     assert tally.codes[429] > 0 and tally.no_retry_after == 0
 
     rl_id = vk["rate_limit_id"]
+
+    def counted(gw: Gateway) -> int:
+        return int(_get(gw, f"rate-limits/{rl_id}")[1]["rate_limit"]["request_current_usage"])
     for gw in nodes:  # every node's counter converges on what the three admitted together
-        wait_for(lambda gw=gw: _get(gw, f"rate-limits/{rl_id}")[1]["rate_limit"]["request_current_usage"] == admitted, 2.0,
-                 f"{gw.url} counts {admitted} requests")
-        status, _, raw = http("POST", gw.url + "/v1/chat/completions", BODY, {"Authorization": f"Bearer {vk['value']}"})
+        wait_for(lambda gw=gw: counted(gw) == admitted, 2.0, f"{gw.url} counts {admitted} requests")
+        status, _, raw = http("POST", gw.url + "/v1/chat/completions", BODY,
+                              {"Authorization": f"Bearer {vk['value']}"})
         assert status == 429, raw
 
 

@@ -134,6 +134,8 @@ class AppState:
         self.cluster_usage: GossipUsage | None = None
         # kind -> reload(name), for config kinds owned outside the server core (see server/cluster_sync.py).
         self.config_reloaders: dict[str, Callable[[str], Awaitable[None]]] = {}
+        for kind in governance.notice_kinds():  # virtual keys, budgets, ... written through a peer's API
+            self.config_reloaders[kind] = partial(self._reload_governance, kind.removeprefix("governance."))
 
     def apply_client(self, client: ClientConfig) -> None:
         """New client settings, live (management API)."""
@@ -169,8 +171,6 @@ class AppState:
 
         async def on_change(kind: str, name: str) -> None:
             await reload_entity(self, kind, name)
-        for kind in governance.notice_kinds():  # virtual keys, budgets, ... written through a peer's API
-            self.config_reloaders[kind] = partial(self._reload_governance, kind.removeprefix("governance."))
         node = ClusterNode(self.config.cluster, on_config_changed=on_change,
                            encryption_key=self.config.encryption_key)
         await node.start()

@@ -149,9 +149,22 @@ async def reload_entity(plugin: GovernancePlugin, store: Any, kind: str, eid: st
         log.error("governance %s %s changed on another node and is invalid here: %s", kind, eid, exc)
 
 
+async def reload_all(plugin: GovernancePlugin, store: Any) -> None:
+    """A replica missed at least one notice (cluster resync `*`): rebuild the whole index from the store."""
+    index = GovernanceIndex()
+    index.load(await store.get_governance())
+    plugin.index = index
+
+
+def notice_kinds() -> tuple[str, ...]:
+    """The cluster notice kinds governance writes send (`governance.<kind>`), one per entity kind."""
+    return tuple(f"governance.{k}" for k in KINDS)
+
+
 def new_vk_value() -> str:
     return VK_PREFIX + uuid.uuid4().hex + uuid.uuid4().hex[:16]
 
 
-__all__ = ["GovernanceError", "GovernanceSetupError", "build_plugin", "load", "new_vk_value", "reload_entity",
+__all__ = ["GovernanceError", "GovernanceSetupError", "build_plugin", "load", "new_vk_value", "notice_kinds",
+           "reload_all", "reload_entity",
            "usage_backend", "vk_mandatory_plugin_setting"]

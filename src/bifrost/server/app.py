@@ -11,6 +11,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -133,31 +134,8 @@ class AppState:
         self.cluster_usage: GossipUsage | None = None
         # kind -> reload(name), for config kinds owned outside the server core (see server/cluster_sync.py).
         self.config_reloaders: dict[str, Callable[[str], Awaitable[None]]] = {}
-        self._register_governance_reloaders()
-
-    def _register_governance_reloaders(self) -> None:
-        """A peer's `governance.<kind>` notice re-reads that entity from the shared store; a missed notice
-        (a resync) rebuilds the whole index once."""
-        from bifrost.governance.index import KINDS, GovernanceIndex
-        from bifrost.governance.service import reload_entity
-
-        async def reload_all() -> None:
-            if self.config_store is not None:
-                index = GovernanceIndex()
-                index.load(await self.config_store.get_governance())
-                self.governance.index = index
-
-        def reloader(kind: str) -> Callable[[str], Awaitable[None]]:
-            async def reload(eid: str) -> None:
-                if eid in ("", "*"):  # cluster_sync passes a resync ("*" kind) with an empty name
-                    if kind == KINDS[0]:  # every kind is called for "*": rebuild once
-                        await reload_all()
-                elif self.config_store is not None:
-                    await reload_entity(self.governance, self.config_store, kind, eid)
-            return reload
-
-        for kind in KINDS:
-            self.config_reloaders[f"governance.{kind}"] = reloader(kind)
+        for kind in governance.notice_kinds():  # virtual keys, budgets, ... written through a peer's API
+            self.config_reloaders[kind] = partial(self._reload_governance, kind.removeprefix("governance."))
 
     def apply_client(self, client: ClientConfig) -> None:
         """New client settings, live (management API)."""
@@ -205,6 +183,14 @@ class AppState:
             # No Redis usage store: budgets and rate limits are shared over gossip (bound in docs/cluster.md).
             self.governance.usage = self.cluster_usage
             log.info("gossip: governance budget and rate-limit usage is shared across the cluster")
+
+    async def _reload_governance(self, kind: str, eid: str) -> None:
+        if self.config_store is None:
+            return
+        if eid == "*":
+            await governance.reload_all(self.governance, self.config_store)
+        else:
+            await governance.reload_entity(self.governance, self.config_store, kind, eid)
 
     def _spawn(self, coro: Any) -> None:
         t = asyncio.ensure_future(coro)

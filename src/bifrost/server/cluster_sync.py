@@ -2,7 +2,8 @@
 
 Kinds: `provider` (name = provider), `client` (client config), `auth` (admin credentials), `*` (everything:
 the node missed a notice). Other packages register their own kinds in `AppState.config_reloaders`
-(e.g. governance's virtual keys), so a notice of a kind this module does not know still reaches its owner.
+(governance registers `governance.<kind>` in `AppState._start_cluster`), so a notice of a kind this module does
+not know still reaches its owner; a reloader called with the name `*` re-reads everything of its kind.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ async def reload_entity(state: AppState, kind: str, name: str) -> None:
         await _auth(state)
     for k, reload in list(state.config_reloaders.items()):
         if k == kind or kind == "*":
-            await reload(name)
+            await reload("*" if kind == "*" else name)  # "*": the reloader re-reads all of its kind
     if kind not in ("provider", "client", "auth", "*") and kind not in state.config_reloaders:
         log.warning("gossip: config change of unknown kind %r (%s) from a peer; ignored (is this node older than "
                     "the sender? upgrade every node to the same version)", kind, name)

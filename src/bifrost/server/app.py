@@ -202,8 +202,13 @@ class AppState:
             await self.cluster_usage.close()
         if self.cluster is not None:  # leave first: peers see "left", not "dead"
             await self.cluster.stop()
-        for t in list(self._background):
+        tasks = list(self._background)
+        for t in tasks:
             t.cancel()
+        if tasks:
+            # Let them unwind while the stores are still open (a retention delete cancelled mid-query must
+            # finish its rollback before its database is disposed), but never wait long.
+            await asyncio.wait(tasks, timeout=5.0)
         await self.engine.close()
         close = getattr(self.governance.usage, "close", None)  # the protocol does not require it
         if close is not None:

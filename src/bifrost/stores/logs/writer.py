@@ -77,12 +77,17 @@ class LogWriter:
         """Stop, writing what is pending within `timeout`; what is left is dropped and counted."""
         self._closing = True
         self._wake.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout)
-            except (TimeoutError, asyncio.CancelledError):
-                self._task.cancel()
-        left = self.pending + self._inflight
+        task = self._task
+        inflight = 0
+        if task is not None and not task.done():
+            # asyncio.wait, not wait_for: on 3.11 wait_for can swallow a cancellation that races with
+            # completion, which left this loop running and hung the event loop's shutdown.
+            done, _ = await asyncio.wait({task}, timeout=timeout)
+            if not done:
+                inflight = self._inflight  # the batch the store is stuck on: cancelling loses it
+                task.cancel()
+                await asyncio.wait({task}, timeout=1.0)
+        left = self.pending + max(inflight, self._inflight)
         if left:
             self._buf.clear()
             self._failed = []
@@ -99,7 +104,8 @@ class LogWriter:
         while True:
             if not self._closing:
                 try:
-                    await asyncio.wait_for(self._wake.wait(), self.flush_interval)
+                    async with asyncio.timeout(self.flush_interval):  # cancellation-safe, unlike wait_for
+                        await self._wake.wait()
                 except TimeoutError:
                     pass
             self._wake.clear()

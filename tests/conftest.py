@@ -22,10 +22,19 @@ pytest_plugins = ["conformance_plugin", "pgtemp", "stores_plugin"]
 REQUIRE_SERVICES = os.environ.get("BIFROST_TEST_REQUIRE_SERVICES") == "1"
 
 
+_GIVEN_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port, never one already handed out in this test process (the kernel may give the
+    same ephemeral port to two probes in a row, and two servers of one test would then collide)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
 
 
 def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,

@@ -11,7 +11,7 @@ from conftest import free_port
 
 def free_udp_tcp_port() -> int:
     for _ in range(50):
-        port = free_port()
+        port = free_port()  # never the same port twice in one test process
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
             try:
                 u.bind(("127.0.0.1", port))

@@ -98,11 +98,21 @@ async def chat_route(state: Any, scope: Scope, receive: Receive, send: Send) -> 
         await stream_sse(send, receive, _events(result, bool(chat.get("tools"))), on_error=_sse_error)
         return 200
     try:
-        resp = _decode(result.body)
-    except msgspec.DecodeError:
-        return await send_cohere_error(send, BifrostError("the provider's answer was not JSON", status=502))
+        resp = _answer(result)
+    except BifrostError as exc:
+        return await send_cohere_error(send, exc)
     await send_bytes(send, 200, _encode(chat_response_to_cohere(resp)), JSON_HEADERS)
     return 200
+
+
+def _answer(result: Any) -> Any:
+    """The provider's JSON answer to a non-streaming request, or a 502 BifrostError saying what it was."""
+    if isinstance(result, InferenceStream):  # embeddings and rerank never stream
+        raise BifrostError("unexpected stream", status=502)
+    try:
+        return _decode(result.body)
+    except msgspec.DecodeError:
+        raise BifrostError("the provider's answer was not JSON", status=502) from None
 
 
 async def embed_route(state: Any, scope: Scope, receive: Receive, send: Send) -> int:
@@ -123,12 +133,10 @@ async def embed_route(state: Any, scope: Scope, receive: Receive, send: Send) ->
         result = await engine.handle(req, new_context(scope))
     except BifrostError as exc:
         return await send_cohere_error(send, exc)
-    if isinstance(result, InferenceStream):  # pragma: no cover - embeddings never stream
-        return await send_cohere_error(send, BifrostError("unexpected stream", status=502))
     try:
-        resp = _decode(result.body)
-    except msgspec.DecodeError:
-        return await send_cohere_error(send, BifrostError("the provider's answer was not JSON", status=502))
+        resp = _answer(result)
+    except BifrostError as exc:
+        return await send_cohere_error(send, exc)
     try:
         out = embedding_response_to_cohere(resp, body["texts"], body.get("embedding_types"))
     except (ValueError, TypeError) as exc:
@@ -155,12 +163,10 @@ async def rerank_route(state: Any, scope: Scope, receive: Receive, send: Send) -
         result = await engine.handle(req, new_context(scope))
     except BifrostError as exc:
         return await send_cohere_error(send, exc)
-    if isinstance(result, InferenceStream):  # pragma: no cover - rerank never streams
-        return await send_cohere_error(send, BifrostError("unexpected stream", status=502))
     try:
-        resp = _decode(result.body)
-    except msgspec.DecodeError:
-        return await send_cohere_error(send, BifrostError("the provider's answer was not JSON", status=502))
+        resp = _answer(result)
+    except BifrostError as exc:
+        return await send_cohere_error(send, exc)
     if not isinstance(resp, dict):
         return await send_cohere_error(send, BifrostError("the provider's answer was not an object", status=502))
     await send_bytes(send, 200, _encode(rerank_response_to_cohere(resp)), JSON_HEADERS)
